@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The daemon's shared state.
+ *
+ * Two threads: the main thread owns sockets and connections; the TPM worker
+ * owns the TPM and every piece of TCS state (contexts, keys, sessions,
+ * persistent storage). They only meet through the worker's job queue and
+ * the replies it posts back to the main context, so nothing here is locked.
+ */
+#pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+#include "tcs-ps.h"
+#include "tcsd-config.h"
+
+typedef struct _TcsdDaemon TcsdDaemon;
+typedef struct _TcsdKeyCache TcsdKeyCache;
+typedef struct _TcsdTpm TcsdTpm;
+typedef struct _TcsdEventLog TcsdEventLog;
+
+/* Who is on the other end of a TCP connection (resolved at accept time). */
+typedef struct {
+	guint64 id;       /* connection id, never reused */
+	gboolean local;   /* loopback peer */
+	gboolean uid_known;
+	uid_t uid;        /* loopback peers: from the kernel's socket diagnostics */
+	char addr[64];    /* for log messages */
+} TcsdPeer;
+
+struct _TcsdDaemon {
+	TcsdConfig *config;
+	GMainContext *main_context;
+	/* worker-thread state */
+	TcsdTpm *tpm;
+	GHashTable *contexts;       /* context handle -> TcsdContext */
+	GHashTable *conn_contexts;  /* connection id -> GPtrArray of TcsdContext (borrowed) */
+	TcsdKeyCache *keys;
+	GHashTable *uuid_keys;      /* UUID text -> TCS handle of keys loaded by UUID */
+	TcsdEventLog *evlog;
+	TcsPs ps;
+	char *ps_path;
+	guint8 tpm_version_minor;   /* reported by OpenContext */
+};
+
+/* Entry points of the worker: one request in, one reply out (malloc'ed). */
+guint8 *tcsd_dispatch_request(TcsdDaemon *d, const TcsdPeer *peer, const guint8 *req, gsize len,
+			      gsize *reply_len);
+/* A connection went away: release everything it owned. */
+void tcsd_dispatch_disconnect(TcsdDaemon *d, guint64 conn_id);

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "tcsd-dispatch.h"
+
+#include <errno.h>
+
+#include "tcs-types.h"
+#include "tcsd-keys.h"
+#include "tcsd-tpm.h"
+
+static const struct {
+	guint32 ordinal;
+	TcsdHandlerFunc func;
+} handlers[] = {
+	{1, tcsd_op_open_context},
+	{2, tcsd_op_close_context},
+	{4, tcsd_op_tcs_get_capability},
+	{5, tcsd_op_register_key},
+	{6, tcsd_op_unregister_key},
+	{7, tcsd_op_enum_registered_keys},
+	{9, tcsd_op_get_registered_key_blob},
+	{10, tcsd_op_get_registered_key_by_public_info},
+	{11, tcsd_op_load_key_by_blob},
+	{12, tcsd_op_load_key_by_uuid},
+	{13, tcsd_op_evict_key},
+	{16, tcsd_op_make_identity},
+	{17, tcsd_op_log_pcr_event},
+	{18, tcsd_op_get_pcr_event},
+	{19, tcsd_op_get_pcr_event_by_pcr},
+	{20, tcsd_op_get_pcr_event_log},
+	{22, tcsd_op_take_ownership},
+	{23, tcsd_op_oiap},
+	{24, tcsd_op_osap},
+	{29, tcsd_op_terminate_handle},
+	{66, tcsd_op_physical_presence},
+	{86, tcsd_op_get_credential},
+	{101, tcsd_op_enum_registered_keys},
+	{120, tcsd_op_flush_specific},
+};
+
+static TcsdHandlerFunc
+lookup_handler(guint32 ordinal)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(handlers); i++)
+		if (handlers[i].ordinal == ordinal)
+			return handlers[i].func;
+	return NULL;
+}
+
+static guint32
+translate_key(guint32 tcs_handle, guint32 *tpm_handle, void *user_data)
+{
+	TcsdRequest *rq = user_data;
+
+	/* a context may only use keys it loaded itself (and the reserved ones) */
+	if (!tcsd_keys_is_reserved(tcs_handle) && !tcsd_context_has_key(rq->ctx, tcs_handle))
+		return TCS_ERR(TCS_E_INVALID_KEY);
+	return tcsd_keys_translate(rq->d->keys, tcs_handle, tpm_handle);
+}
+
+/* Forget sessions the TPM ended: continueAuthSession FALSE, or any failure. */
+static void
+account_sessions(TcsdRequest *rq, const TcsSchemaRequest *st, guint32 result)
+{
+	for (unsigned i = 0; i < st->n_auth_slots; i++) {
+		guint32 h = st->auth[i].handle;
+
+		if (!st->auth_present[i])
+			continue;
+		if (result != 0 && tcsd_context_has_auth(rq->ctx, h)) {
+			/* the TPM may or may not have kept it: make sure */
+			(void)tcsd_tpm_flush(rq->d->tpm, h, TPM_RT_AUTH);
+			tcsd_context_remove_auth(rq->ctx, h);
+		} else if (!st->auth[i].cont) {
+			tcsd_context_remove_auth(rq->ctx, h);
+		}
+	}
+}
+
+guint32
+tcsd_run_passthrough_full(TcsdRequest *rq, TcsSchemaRequest *st)
+{
+	TcsdTpm *tpm = rq->d->tpm;
+	TcsWbuf cmd;
+	guint32 rc;
+
+	tcs_wbuf_init(&cmd, TCS_TPM_MAX_COMMAND);
+	rc = tcs_schema_build_command(rq->ord, rq->in, translate_key, rq, st, &cmd);
+	if (rc == 0 && !tcs_packet_reader_done(rq->in))
+		rc = TCS_ERR(TSS_E_INTERNAL_ERROR);
+	if (rc == 0)
+		rc = tcsd_tpm_transmit_wbuf(tpm, &cmd);
+	tcs_wbuf_free_secure(&cmd);
+	if (rc == 0)
+		rc = tcs_schema_build_reply(rq->ord, st, tpm->rsp, tpm->rsp_len, rq->out);
+	account_sessions(rq, st, rc);
+	return rc;
+}
+
+guint32
+tcsd_run_passthrough(TcsdRequest *rq)
+{
+	TcsSchemaRequest st;
+	guint32 rc = tcsd_run_passthrough_full(rq, &st);
+
+	explicit_bzero(&st, sizeof(st));
+	return rc;
+}
+
+/* Who may run what: remote peers their remote_ops, owner-class ordinals allowed users. */
+static guint32
+check_access(TcsdDaemon *d, const TcsdPeer *peer, const TcsOrdinal *o)
+{
+	if (!peer->local) {
+		if (!d->config->remote_ops[o->ordinal] || (o->flags & TCS_ORD_OWNER)) {
+			g_message("refused %s from remote peer %s", o->name, peer->addr);
+			return TCS_ERR(TSS_E_FAIL);
+		}
+		return 0;
+	}
+	if ((o->flags & TCS_ORD_OWNER) &&
+	    (!peer->uid_known || !tcsd_config_is_owner_uid(d->config, peer->uid))) {
+		g_message("refused owner operation %s from %s (uid %ld)", o->name, peer->addr,
+			  peer->uid_known ? (long)peer->uid : -1L);
+		return TCS_ERR(TSS_E_FAIL);
+	}
+	return 0;
+}
+
+static guint32
+dispatch(TcsdDaemon *d, const TcsdPeer *peer, TcsPacketReader *in, TcsPacketWriter *out,
+	 gboolean *data_with_error)
+{
+	const TcsOrdinal *o = tcs_ordinal_lookup(in->hdr.code);
+	TcsdRequest rq = {d, peer, o, in, out, NULL, FALSE};
+	TcsdHandlerFunc handler;
+	guint32 context, rc;
+
+	if (!o || (o->flags & TCS_ORD_STUB))
+		return TCS_ERR(TSS_E_FAIL);
+	rc = check_access(d, peer, o);
+	if (rc)
+		return rc;
+	if (o->ordinal != TCSD_ORD_OPENCONTEXT) {
+		if (tcs_schema_peek_context(in, &context) != 0)
+			return TCS_ERR(TSS_E_INTERNAL_ERROR);
+		rq.ctx = tcsd_context_lookup(d, context, peer->id);
+		if (!rq.ctx)
+			return TCS_ERR(TCS_E_INVALID_CONTEXTHANDLE);
+	}
+	if (o->flags & TCS_ORD_NOTYET)
+		return TCS_ERR(TSS_E_NOTIMPL);
+	handler = lookup_handler(o->ordinal);
+	if (handler)
+		rc = handler(&rq);
+	else if (o->tpm_ordinal)
+		rc = tcsd_run_passthrough(&rq);
+	else
+		rc = TCS_ERR(TSS_E_NOTIMPL);
+	tcsd_keys_unpin_all(d->keys);
+	*data_with_error = rq.data_with_error;
+	return rc;
+}
+
+guint8 *
+tcsd_dispatch_request(TcsdDaemon *d, const TcsdPeer *peer, const guint8 *req, gsize len,
+		      gsize *reply_len)
+{
+	TcsPacketReader in;
+	TcsPacketWriter out;
+	gboolean data_with_error = FALSE;
+	guint8 *reply = NULL;
+	guint32 rc;
+
+	tcs_packet_writer_init(&out);
+	if (tcs_packet_reader_init(&in, req, len) < 0)
+		rc = TCS_ERR(TSS_E_INTERNAL_ERROR);
+	else
+		rc = dispatch(d, peer, &in, &out, &data_with_error);
+	g_debug("%s from %s: 0x%x", tcs_ordinal_name(in.hdr.code) ?: "unknown ordinal",
+		peer->addr, rc);
+	if (rc != 0 && !data_with_error) {
+		tcs_packet_writer_clear(&out);
+		tcs_packet_writer_init(&out);
+	}
+	if (tcs_packet_writer_finish(&out, rc, &reply, reply_len) < 0) {
+		reply = g_malloc(TCSD_HEADER_SIZE);
+		tcs_packet_error_reply(TCS_ERR(TSS_E_INTERNAL_ERROR), reply);
+		*reply_len = TCSD_HEADER_SIZE;
+	}
+	tcs_packet_writer_clear(&out);
+	return reply;
+}
+
+void
+tcsd_dispatch_disconnect(TcsdDaemon *d, guint64 conn_id)
+{
+	tcsd_context_close_connection(d, conn_id);
+	tcsd_keys_unpin_all(d->keys);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One TCSD request on the worker thread: checks, then a handler or the schema interpreter. */
+#pragma once
+
+#include <glib.h>
+
+#include "tcs-ordinal.h"
+#include "tcs-packet.h"
+#include "tcs-schema.h"
+#include "tcsd-context.h"
+#include "tcsd-daemon.h"
+
+typedef struct {
+	TcsdDaemon *d;
+	const TcsdPeer *peer;
+	const TcsOrdinal *ord;
+	TcsPacketReader *in;
+	TcsPacketWriter *out;
+	TcsdContext *ctx; /* NULL only for OPENCONTEXT */
+	/* set by a handler to send its parameters with a non-zero result */
+	gboolean data_with_error;
+} TcsdRequest;
+
+typedef guint32 (*TcsdHandlerFunc)(TcsdRequest *rq);
+
+/* The schema interpreter: TCSD request -> TPM command -> TCSD reply. */
+guint32 tcsd_run_passthrough(TcsdRequest *rq);
+/* Same, but leaves the parsed request for the caller (e.g. TakeOwnership's follow-up). */
+guint32 tcsd_run_passthrough_full(TcsdRequest *rq, TcsSchemaRequest *st);
+
+/* Handlers, one family per file. */
+guint32 tcsd_op_open_context(TcsdRequest *rq);
+guint32 tcsd_op_close_context(TcsdRequest *rq);
+guint32 tcsd_op_tcs_get_capability(TcsdRequest *rq);
+guint32 tcsd_op_get_credential(TcsdRequest *rq);
+guint32 tcsd_op_register_key(TcsdRequest *rq);
+guint32 tcsd_op_unregister_key(TcsdRequest *rq);
+guint32 tcsd_op_enum_registered_keys(TcsdRequest *rq);
+guint32 tcsd_op_get_registered_key_blob(TcsdRequest *rq);
+guint32 tcsd_op_get_registered_key_by_public_info(TcsdRequest *rq);
+guint32 tcsd_op_load_key_by_blob(TcsdRequest *rq);
+guint32 tcsd_op_load_key_by_uuid(TcsdRequest *rq);
+guint32 tcsd_op_evict_key(TcsdRequest *rq);
+guint32 tcsd_op_flush_specific(TcsdRequest *rq);
+guint32 tcsd_op_oiap(TcsdRequest *rq);
+guint32 tcsd_op_osap(TcsdRequest *rq);
+guint32 tcsd_op_terminate_handle(TcsdRequest *rq);
+guint32 tcsd_op_take_ownership(TcsdRequest *rq);
+guint32 tcsd_op_make_identity(TcsdRequest *rq);
+guint32 tcsd_op_physical_presence(TcsdRequest *rq);
+guint32 tcsd_op_log_pcr_event(TcsdRequest *rq);
+guint32 tcsd_op_get_pcr_event(TcsdRequest *rq);
+guint32 tcsd_op_get_pcr_event_by_pcr(TcsdRequest *rq);
+guint32 tcsd_op_get_pcr_event_log(TcsdRequest *rq);

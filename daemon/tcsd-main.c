@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* tcsd: the TSS core services daemon. Start-up, privileges, and the main loop. */
+#include "config.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "tcs-schema.h"
+#include "tcs-types.h"
+#include "tcsd-context.h"
+#include "tcsd-daemon.h"
+#include "tcsd-keys.h"
+#include "tcsd-server.h"
+#include "tcsd-tpm.h"
+
+void tcsd_evlog_free(TcsdEventLog *log);
+
+static gboolean opt_foreground;
+static char *opt_config;
+static gboolean opt_version;
+static gboolean opt_emulator;
+
+static const GOptionEntry options[] = {
+	{"foreground", 'f', 0, G_OPTION_ARG_NONE, &opt_foreground,
+	 "Stay in the foreground and log to stderr", NULL},
+	{"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config, "Configuration file", "FILE"},
+	{"emulator", 'e', 0, G_OPTION_ARG_NONE, &opt_emulator,
+	 "Accepted for TrouSerS compatibility; use tpm_device instead", NULL},
+	{"version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
+	{NULL},
+};
+
+/* Make a directory tcsd writes to, owned by the service user when we create it as root. */
+static gboolean
+ensure_dir(const char *path, uid_t uid, gid_t gid, GError **error)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0)
+		return TRUE;
+	if (g_mkdir_with_parents(path, 0750) < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot create %s: %s",
+			    path, g_strerror(errno));
+		return FALSE;
+	}
+	if (getuid() == 0 && chown(path, uid, gid) < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot chown %s: %s",
+			    path, g_strerror(errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+drop_privileges(const struct passwd *pw, GError **error)
+{
+	/* every result is checked: a half-dropped daemon must not run */
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ||
+	    setuid(0) == 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+			    "cannot drop privileges to user %s: %s", pw->pw_name,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Ask the TPM what it is; refuse anything but a TPM 1.2. */
+static gboolean
+probe_tpm(TcsdDaemon *d, GError **error)
+{
+	const guint8 *data;
+	guint32 len, rc;
+
+	rc = tcsd_tpm_get_capability(d->tpm, TPM_CAP_VERSION_VAL, 0, &data, &len);
+	if (rc == 0x1e || rc == 0x0100 || rc == 0x101) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "the TPM answered 0x%x to a TPM 1.2 command: it is probably a TPM 2.0, "
+			    "which tcsd does not serve",
+			    rc);
+		return FALSE;
+	}
+	if (rc || len < 6) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "TPM_GetCapability(VERSION_VAL) failed: 0x%x", rc);
+		return FALSE;
+	}
+	/* TPM_CAP_VERSION_INFO: tag(2) then TPM_VERSION major, minor, … */
+	if (data[2] != 1 || data[3] != 2) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "unsupported TPM version %u.%u", data[2], data[3]);
+		return FALSE;
+	}
+	d->tpm_version_minor = data[3];
+	return TRUE;
+}
+
+static gboolean
+on_signal(gpointer data)
+{
+	g_main_loop_quit(data);
+	return G_SOURCE_CONTINUE;
+}
+
+static int
+run(int argc, char **argv)
+{
+	g_autoptr(GOptionContext) octx = g_option_context_new("- TSS core services daemon");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GMainLoop) loop = NULL;
+	g_autoptr(TcsdConfig) config = tcsd_config_new_defaults();
+	g_autofree char *ps_dir = NULL;
+	TcsdDaemon d = {0};
+	TcsdServer *server;
+	TcsdTpmDevice *dev = NULL;
+	struct passwd *pw = NULL;
+	gboolean is_char_device;
+	int r;
+
+	g_option_context_add_main_entries(octx, options, NULL);
+	if (!g_option_context_parse(octx, &argc, &argv, &error)) {
+		g_printerr("tcsd: %s\n", error->message);
+		return 2;
+	}
+	if (opt_version) {
+		g_print("tcsd %s\n", TCS_VERSION);
+		return 0;
+	}
+	if (!tcsd_config_load(config, opt_config, &error)) {
+		g_printerr("tcsd: %s\n", error->message);
+		return 1;
+	}
+	d.config = config;
+	d.main_context = g_main_context_default();
+	d.ps_path = config->system_ps_file;
+	ps_dir = g_path_get_dirname(d.ps_path);
+
+	if (getuid() == 0) {
+		pw = getpwnam(TCS_TSS_USER);
+		if (!pw) {
+			g_printerr("tcsd: user %s does not exist\n", TCS_TSS_USER);
+			return 1;
+		}
+	}
+	if (!ensure_dir(config->state_dir, pw ? pw->pw_uid : getuid(), pw ? pw->pw_gid : getgid(),
+			&error) ||
+	    !ensure_dir(ps_dir, pw ? pw->pw_uid : getuid(), pw ? pw->pw_gid : getgid(), &error)) {
+		g_printerr("tcsd: %s\n", error->message);
+		return 1;
+	}
+	server = tcsd_server_new(&d, &error);
+	if (!server) {
+		g_printerr("tcsd: %s\n", error->message);
+		return 1;
+	}
+	/* a kernel TPM device is opened with our privileges, a simulator after dropping them */
+	is_char_device = config->tpm_device && config->tpm_device[0] == '/';
+	if (is_char_device) {
+		dev = tcsd_tpm_device_open(config->tpm_device, config->state_dir, &error);
+		if (!dev)
+			goto fail;
+	}
+	if (pw && !drop_privileges(pw, &error))
+		goto fail;
+	if (!dev) {
+		dev = tcsd_tpm_device_open(config->tpm_device, config->state_dir, &error);
+		if (!dev)
+			goto fail;
+		if (tcsd_tpm_device_get_backend(dev) == TCSD_TPM_BACKEND_SWTPM &&
+		    !tcsd_tpm_device_power_on(dev, &error))
+			goto fail;
+	}
+	g_info("TPM: %s", tcsd_tpm_device_get_description(dev));
+	d.tpm = tcsd_tpm_new(g_steal_pointer(&dev));
+	if (!probe_tpm(&d, &error))
+		goto fail;
+	r = tcs_ps_load_file(d.ps_path, &d.ps);
+	if (r < 0) {
+		/* never start over a store we cannot read: that would lose every key */
+		g_set_error(&error, G_IO_ERROR, g_io_error_from_errno(-r),
+			    "cannot load system persistent storage %s: %s", d.ps_path,
+			    g_strerror(-r));
+		goto fail;
+	}
+	tcsd_contexts_init(&d);
+	d.keys = tcsd_keys_new(d.tpm);
+	d.uuid_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+	loop = g_main_loop_new(d.main_context, FALSE);
+	g_unix_signal_add(SIGTERM, on_signal, loop);
+	g_unix_signal_add(SIGINT, on_signal, loop);
+	tcsd_server_start(server);
+	g_message("tcsd %s up: TPM 1.2, %zu registered keys, port %u", TCS_VERSION, d.ps.n_keys,
+		  config->port);
+	sd_notify(0, "READY=1\nSTATUS=Serving TSS clients");
+	g_main_loop_run(loop);
+	sd_notify(0, "STOPPING=1");
+	g_message("tcsd stopping");
+
+	tcsd_server_free(server);
+	g_hash_table_unref(d.uuid_keys);
+	tcsd_keys_free(d.keys);
+	tcsd_contexts_fini(&d);
+	tcsd_evlog_free(d.evlog);
+	tcs_ps_clear(&d.ps);
+	tcsd_tpm_free(d.tpm);
+	return 0;
+
+fail:
+	g_printerr("tcsd: %s\n", error->message);
+	tcsd_server_free(server);
+	tcsd_tpm_free(d.tpm);
+	if (dev)
+		tcsd_tpm_device_free(dev);
+	tcs_ps_clear(&d.ps);
+	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (!g_getenv("G_MESSAGES_DEBUG"))
+		g_setenv("G_MESSAGES_DEBUG", "tcsd-info", FALSE);
+	return run(argc, argv);
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* TPM command transport for the worker thread, plus the few commands tcsd sends itself. */
+#pragma once
+
+#include <glib.h>
+
+#include "tcs-buf.h"
+#include "tcsd-tpm-device.h"
+
+struct _TcsdTpm {
+	TcsdTpmDevice *dev;
+	guint8 rsp[8192];
+	gsize rsp_len;
+	guint64 n_commands;
+};
+
+typedef struct _TcsdTpm TcsdTpm;
+
+TcsdTpm *tcsd_tpm_new(TcsdTpmDevice *dev);
+void tcsd_tpm_free(TcsdTpm *t);
+/*
+ * Send a complete TPM command; on success the reply is in t->rsp/t->rsp_len
+ * (valid until the next call) and its return code is returned. A transport
+ * failure returns TCS_ERR(TSS_E_COMM_FAILURE)-style codes and logs why.
+ */
+guint32 tcsd_tpm_transmit(TcsdTpm *t, const guint8 *cmd, gsize len);
+guint32 tcsd_tpm_transmit_wbuf(TcsdTpm *t, TcsWbuf *cmd);
+/* TPM_FlushSpecific(handle, resource type); the result is returned, not logged. */
+guint32 tcsd_tpm_flush(TcsdTpm *t, guint32 handle, guint32 resource_type);
+/* TPM_GetCapability(area, u32 subcap); data borrowed from t->rsp. */
+guint32 tcsd_tpm_get_capability(TcsdTpm *t, guint32 area, guint32 sub, const guint8 **data,
+				guint32 *len);
