@@ -127,8 +127,8 @@ static const struct {
 	{"quote", {ORD_QUOTE, ORDS_CONTEXT, ORDS_AUTH, ORDS_RANDOM}},
 	{"readpubek", {ORD_READPUBEK, ORDS_CONTEXT, ORDS_AUTH, ORDS_RANDOM}},
 	{"selftest",
-	 {ORD_SELFTESTFULL, ORD_CERTIFYSELFTEST, ORD_CONTINUESELFTEST, ORD_GETTESTRESULT, ORDS_CONTEXT,
-	  ORD_FREEMEMORY}},
+	 {ORD_SELFTESTFULL, ORD_CERTIFYSELFTEST, ORD_CONTINUESELFTEST, ORD_GETTESTRESULT,
+	  ORDS_CONTEXT, ORD_FREEMEMORY}},
 };
 
 static const char *const platform_classes[] = {"PC_11", "PC_12", "PDA_12", "SERVER_12",
@@ -267,7 +267,8 @@ platform_class_lookup(const char *name, GError **error)
 			return platform_classes[i];
 	}
 	g_set_error(error, TCSD_CONFIG_ERROR, TCSD_CONFIG_ERROR_INVALID_VALUE,
-		    "unknown platform class '%s' (one of PC_11, PC_12, PDA_12, SERVER_12, MOBILE_12)",
+		    "unknown platform class '%s' (one of PC_11, PC_12, PDA_12, SERVER_12, "
+		    "MOBILE_12)",
 		    name);
 	return NULL;
 }
@@ -341,7 +342,8 @@ config_apply(TcsdConfig *c, const TcsdOption *opt, const char *value, GError **e
 	case OPT_UINT:
 		if (!g_ascii_string_to_unsigned(value, 10, opt->min, opt->max, &num, NULL)) {
 			g_set_error(error, TCSD_CONFIG_ERROR, TCSD_CONFIG_ERROR_INVALID_VALUE,
-				    "'%s' is not an integer %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT,
+				    "'%s' is not an integer %" G_GUINT64_FORMAT
+				    "-%" G_GUINT64_FORMAT,
 				    value, opt->min, opt->max);
 			return FALSE;
 		}
@@ -447,6 +449,7 @@ gboolean
 tcsd_config_load_data(TcsdConfig *c, const char *data, gsize len, const char *origin,
 		      GError **error)
 {
+	g_autofree char *text = NULL;
 	g_auto(GStrv) lines = NULL;
 
 	if (memchr(data, '\0', len) != NULL) {
@@ -454,7 +457,8 @@ tcsd_config_load_data(TcsdConfig *c, const char *data, gsize len, const char *or
 			    "%s contains a NUL byte", origin);
 		return FALSE;
 	}
-	lines = g_strsplit(data, "\n", -1);
+	text = g_strndup(data, len);
+	lines = g_strsplit(text, "\n", -1);
 	for (guint i = 0; lines[i]; i++) {
 		char *line = g_strstrip(lines[i]);
 		char *eq;

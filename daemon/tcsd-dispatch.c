@@ -89,8 +89,16 @@ tcsd_run_passthrough_full(TcsdRequest *rq, TcsSchemaRequest *st)
 	rc = tcs_schema_build_command(rq->ord, rq->in, translate_key, rq, st, &cmd);
 	if (rc == 0 && !tcs_packet_reader_done(rq->in))
 		rc = TCS_ERR(TSS_E_INTERNAL_ERROR);
-	if (rc == 0)
-		rc = tcsd_tpm_transmit_wbuf(tpm, &cmd);
+	/* a session is usable only by the context that opened it */
+	for (unsigned i = 0; rc == 0 && i < st->n_auth_slots; i++)
+		if (st->auth_present[i] && !tcsd_context_has_auth(rq->ctx, st->auth[i].handle))
+			rc = TCS_ERR(TCS_E_INVALID_AUTHHANDLE);
+	if (rc) {
+		/* refused before reaching the TPM: the client's sessions are untouched */
+		tcs_wbuf_free_secure(&cmd);
+		return rc;
+	}
+	rc = tcsd_tpm_transmit_wbuf(tpm, &cmd);
 	tcs_wbuf_free_secure(&cmd);
 	if (rc == 0)
 		rc = tcs_schema_build_reply(rq->ord, st, tpm->rsp, tpm->rsp_len, rq->out);

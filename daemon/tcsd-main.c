@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -103,6 +104,44 @@ probe_tpm(TcsdDaemon *d, GError **error)
 	return TRUE;
 }
 
+/* Without -f and outside systemd: detach like TrouSerS and log to syslog. */
+static GLogWriterOutput
+syslog_writer(GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
+{
+	int prio = LOG_INFO;
+	const char *msg = NULL;
+
+	if (!g_log_writer_default_would_drop(level, "tcsd") || (level & G_LOG_LEVEL_DEBUG) == 0) {
+		for (gsize i = 0; i < n; i++)
+			if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
+				msg = fields[i].value;
+		if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+			prio = LOG_ERR;
+		else if (level & G_LOG_LEVEL_WARNING)
+			prio = LOG_WARNING;
+		else if (level & G_LOG_LEVEL_MESSAGE)
+			prio = LOG_NOTICE;
+		else if (level & G_LOG_LEVEL_DEBUG)
+			prio = LOG_DEBUG;
+		if (msg)
+			syslog(prio, "%s", msg);
+	}
+	return G_LOG_WRITER_HANDLED;
+}
+
+static gboolean
+detach(GError **error)
+{
+	if (daemon(0, 0) < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot detach: %s",
+			    g_strerror(errno));
+		return FALSE;
+	}
+	openlog("tcsd", LOG_PID, LOG_DAEMON);
+	g_log_set_writer_func(syslog_writer, NULL, NULL);
+	return TRUE;
+}
+
 static gboolean
 on_signal(gpointer data)
 {
@@ -161,6 +200,13 @@ run(int argc, char **argv)
 		g_printerr("tcsd: %s\n", error->message);
 		return 1;
 	}
+	/*
+	 * Under systemd (notify or socket activation) stay in the foreground. Detach
+	 * before the embedded swtpm starts: it dies with the thread that spawned it.
+	 */
+	if (!opt_foreground && !g_getenv("NOTIFY_SOCKET") && !g_getenv("LISTEN_FDS") &&
+	    !detach(&error))
+		goto fail;
 	/* a kernel TPM device is opened with our privileges, a simulator after dropping them */
 	is_char_device = config->tpm_device && config->tpm_device[0] == '/';
 	if (is_char_device) {

@@ -49,6 +49,8 @@ tcsd_op_load_key_by_blob(TcsdRequest *rq)
 	if (!tcs_packet_reader_done(rq->in))
 		return TCS_ERR(TSS_E_INTERNAL_ERROR);
 	rc = check_parent(rq, parent);
+	if (rc == 0 && with_auth && !tcsd_context_has_auth(rq->ctx, auth.handle))
+		return TCS_ERR(TCS_E_INVALID_AUTHHANDLE);
 	if (rc == 0 && rq->ctx->keys->len >= rq->d->config->max_keys_per_context)
 		rc = TCS_ERR(TSS_E_OUTOFMEMORY);
 	if (rc == 0)
@@ -157,6 +159,8 @@ load_by_uuid(TcsdRequest *rq, const TcsUuid *uuid, TcsLoadKeyInfo *info, gboolea
 			fill_loadkey_info(info, uuid, &pk->parent_uuid, pk->blob, pk->blob_len);
 			return TCS_ERR(TCS_E_KM_LOADFAILED);
 		}
+		if (!tcsd_context_has_auth(rq->ctx, info->auth.handle))
+			return TCS_ERR(TCS_E_INVALID_AUTHHANDLE);
 		auth = &info->auth;
 	}
 	if (rq->ctx->keys->len >= d->config->max_keys_per_context)

@@ -128,7 +128,8 @@ swtpm_manufacture(TcsdSwtpm *s, GError **error)
 		g_subprocess_force_exit(proc);
 		g_subprocess_wait(proc, NULL, NULL);
 		g_set_error(error, TCSD_TPM_DEVICE_ERROR, TCSD_TPM_DEVICE_ERROR_TIMEOUT,
-			    "swtpm_setup did not finish within %u s", TCSD_SWTPM_SETUP_TIMEOUT_MS / 1000);
+			    "swtpm_setup did not finish within %u s",
+			    TCSD_SWTPM_SETUP_TIMEOUT_MS / 1000);
 		return FALSE;
 	}
 	if (!g_subprocess_get_successful(proc) || stat(permall, &st) != 0) {
@@ -238,6 +239,7 @@ swtpm_spawn(TcsdSwtpm *s, GError **error)
 {
 	g_autoptr(GSubprocessLauncher) launcher = NULL;
 	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+	const char *id;
 
 	g_ptr_array_add(argv, g_strdup("swtpm"));
 	g_ptr_array_add(argv, g_strdup("socket"));
@@ -272,7 +274,8 @@ swtpm_spawn(TcsdSwtpm *s, GError **error)
 		g_prefix_error(error, "cannot start swtpm (is swtpm installed?): ");
 		return FALSE;
 	}
-	s->pid = (GPid)g_ascii_strtoll(g_subprocess_get_identifier(s->proc), NULL, 10);
+	id = g_subprocess_get_identifier(s->proc);
+	s->pid = id ? (GPid)g_ascii_strtoll(id, NULL, 10) : 0;
 	return TRUE;
 }
 

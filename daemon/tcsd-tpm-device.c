@@ -185,7 +185,8 @@ tcsd_tpm_fd_wait(int fd, short events, gint64 deadline, GError **error)
 		}
 		if (n > 0 && (pfd.revents & POLLNVAL)) {
 			g_set_error_literal(error, TCSD_TPM_DEVICE_ERROR,
-					    TCSD_TPM_DEVICE_ERROR_FAILED, "invalid file descriptor");
+					    TCSD_TPM_DEVICE_ERROR_FAILED,
+					    "invalid file descriptor");
 			return FALSE;
 		}
 		/* POLLHUP/POLLERR: the read or write that follows reports what happened */
@@ -501,7 +502,8 @@ device_read_frame(TcsdTpmDevice *d, guint8 *rsp, gsize rsp_cap, gint64 deadline,
 	}
 	if (have != want) {
 		g_set_error(error, TCSD_TPM_DEVICE_ERROR, TCSD_TPM_DEVICE_ERROR_BAD_RESPONSE,
-			    "response is %" G_GSIZE_FORMAT " bytes, its header says %" G_GSIZE_FORMAT,
+			    "response is %" G_GSIZE_FORMAT " bytes, its header says "
+			    "%" G_GSIZE_FORMAT,
 			    have, want);
 		return FALSE;
 	}
@@ -517,6 +519,7 @@ device_exchange_once(TcsdTpmDevice *d, const guint8 *cmd, gsize cmd_len, guint8 
 
 	*got = 0;
 	d->fresh = FALSE;
+	/* a kernel device runs the command inside write(), under the driver's own TPM timeouts */
 	if (!tcsd_tpm_fd_write_all(d->fd, device_is_socket(d), cmd, cmd_len, deadline, error))
 		return FALSE;
 	return device_read_frame(d, rsp, rsp_cap, deadline, rsp_len, got, error);
@@ -795,7 +798,7 @@ tpm_boot(TcsdTpmDevice *d, gboolean *need_reset, GError **error)
 	if (rc != TPM_SUCCESS)
 		g_warning("cannot lock physical presence on %s: TPM error 0x%x", d->description,
 			  rc);
-	/* PhysicalSetDeactivated only changes the permanent flag; the running state follows at boot */
+	/* PhysicalSetDeactivated changes the permanent flag; the running state follows at boot */
 	*need_reset = st.deactivated;
 	return TRUE;
 }

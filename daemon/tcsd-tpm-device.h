@@ -66,7 +66,8 @@ void tcsd_tpm_device_set_timeout(TcsdTpmDevice *d, guint timeout_ms);
  * Send one TPM command and read one framed response into rsp. A TPM that
  * answers TPM_RETRY is asked again a few times; a dropped simulator
  * connection is reopened once. The response's return code is the caller's
- * business: TRUE means a well-framed response arrived.
+ * business: TRUE means a well-framed response arrived. A rsp_cap of
+ * TCSD_TPM_MAX_RESPONSE always suffices.
  */
 gboolean tcsd_tpm_device_transmit(TcsdTpmDevice *d, const guint8 *cmd, gsize cmd_len,
 				  guint8 *rsp, gsize rsp_cap, gsize *rsp_len, GError **error);

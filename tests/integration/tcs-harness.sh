@@ -25,6 +25,9 @@
 #   TCS_BUILD_DIR     meson build dir          (default: $TCS_SOURCE_DIR/build, or ./build)
 #   TCS_TCSD_WRAPPER  command prefix for OUR tcsd, e.g.
 #                     "valgrind --error-exitcode=99 --leak-check=full"
+#                     (run with TMPDIR=$TCS_DIR/tmp; a non-zero exit of the
+#                     daemon makes tcs_stop_tcsd fail)
+#   TCS_TROUSERS_TCSD the reference daemon     (default /usr/sbin/tcsd)
 #   TCS_KEEP=1        keep the state dir (logs, TPM state) after the test
 #   TCS_TRACE=1       log every harness action to stderr
 #
@@ -103,15 +106,24 @@ _tcs_python() {
 }
 
 # tcs_free_port: print a random TCP port in 20000-60000 that nobody uses on
-# loopback. Ports handed out earlier in this harness (recorded in
-# $TCS_DIR/ports.used) are never handed out twice, so two calls in a row
-# give two different ports even before the first one is bound.
+# loopback. Ports of the kernel's ephemeral range (ip_local_port_range,
+# usually 32768-60999) are avoided when possible: tcsd opens one TCP
+# connection to the TPM per command, and such an outgoing connection can take
+# a port we picked but have not bound yet (or that swtpm/tcsd released for a
+# power cycle). Ports handed out earlier in this harness (recorded in
+# $TCS_DIR/ports.used) are never handed out twice, so two calls in a row give
+# two different ports even before the first one is bound.
 tcs_free_port() {
-    local py i p used=
+    local py i p used= lo=20000 hi=60000 elo=0 ehi=0
     py=$(_tcs_python)
     [ -n "$TCS_DIR" ] && [ -f "$TCS_DIR/ports.used" ] && used=$(cat "$TCS_DIR/ports.used")
+    if [ -r /proc/sys/net/ipv4/ip_local_port_range ]; then
+        read -r elo ehi < /proc/sys/net/ipv4/ip_local_port_range
+        # enough room below the ephemeral range: stay there
+        if [ "$elo" -gt $((lo + 1000)) ] && [ "$elo" -le "$hi" ]; then hi=$((elo - 1)); fi
+    fi
     for i in $(seq 1 200); do
-        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40001 ))
+        p=$(( lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1) ))
         case " $(echo $used) " in *" $p "*) continue ;; esac
         _tcs_port_in_use "$p" && continue
         if [ -n "$py" ]; then
@@ -355,6 +367,8 @@ _tcs_write_conf() { # FLAVOUR
         if [ "$1" = ours ]; then
             echo "tpm_device = tcp:127.0.0.1:$SWTPM_PORT"
             echo "state_dir = $TCS_DIR/state"
+            # extra lines a test needs (limits, timeouts), one per line
+            [ -n "${TCS_TCSD_EXTRA_CONF:-}" ] && printf '%s\n' "$TCS_TCSD_EXTRA_CONF"
         else
             echo "num_threads = 10"
         fi
@@ -399,7 +413,15 @@ tcs_start_tcsd_ours() {
     fi
     _tcs_write_conf ours
     TCS_TCSD_FLAVOUR=ours
-    "${wrap[@]}" "$bin" -f -c "$TCS_DIR/tcsd.conf" </dev/null >>"$TCS_DIR/tcsd.log" 2>&1 &
+    if [ "${#wrap[@]}" -gt 0 ]; then
+        # a wrapper's scratch files (valgrind's vgdb FIFOs: created as root,
+        # not removable by the daemon after it drops to tss) stay in our dir
+        mkdir -p "$TCS_DIR/tmp"; chmod 1777 "$TCS_DIR/tmp"
+        TMPDIR=$TCS_DIR/tmp "${wrap[@]}" "$bin" -f -c "$TCS_DIR/tcsd.conf" \
+            </dev/null >>"$TCS_DIR/tcsd.log" 2>&1 &
+    else
+        "$bin" -f -c "$TCS_DIR/tcsd.conf" </dev/null >>"$TCS_DIR/tcsd.log" 2>&1 &
+    fi
     _TCS_TCSD_PID=$!
     _tcs_trace "tcsd (ours) pid $_TCS_TCSD_PID port $TCSD_PORT ${wrap[*]}"
     _tcs_wait_tcsd "$n" || return 1
@@ -435,34 +457,40 @@ tcs_start_tcsd() {
 }
 
 # tcs_stop_tcsd: SIGTERM (TrouSerS needs up to ~1.6 s), SIGKILL after 10 s
-# (60 s under a wrapper). Returns non-zero when the daemon had to be killed
-# or exited with a status other than 0 / "terminated by SIGTERM" (143) -
-# e.g. valgrind's --error-exitcode.
+# (60 s under a wrapper). Returns non-zero when this daemon - or any earlier
+# instance stopped by tcs_power_cycle - had to be killed or exited with a
+# status other than 0 / "terminated by SIGTERM" (143), e.g. valgrind's
+# --error-exitcode.
+_TCS_TCSD_BAD_EXITS=0
 tcs_stop_tcsd() {
     local pid=$_TCS_TCSD_PID rc n=100
-    [ -n "$pid" ] || return 0
-    [ "$TCS_TCSD_FLAVOUR" = ours ] && [ -n "${TCS_TCSD_WRAPPER:-}" ] && n=600
-    _tcs_trace "stopping tcsd ($TCS_TCSD_FLAVOUR) pid $pid"
-    _tcs_stop_pid "$pid" "$n"; rc=$_TCS_RC
-    _TCS_TCSD_PID=
-    echo "tcs-harness: tcsd ($TCS_TCSD_FLAVOUR) exit status $rc" >> "$TCS_DIR/tcsd.log"
-    case "$rc" in
-        0|143) return 0 ;;
-        *) tcs_log "tcsd ($TCS_TCSD_FLAVOUR) exited with status $rc"; return 1 ;;
-    esac
+    if [ -n "$pid" ]; then
+        [ "$TCS_TCSD_FLAVOUR" = ours ] && [ -n "${TCS_TCSD_WRAPPER:-}" ] && n=600
+        _tcs_trace "stopping tcsd ($TCS_TCSD_FLAVOUR) pid $pid"
+        _tcs_stop_pid "$pid" "$n"; rc=$_TCS_RC
+        _TCS_TCSD_PID=
+        echo "tcs-harness: tcsd ($TCS_TCSD_FLAVOUR) exit status $rc" >> "$TCS_DIR/tcsd.log"
+        case "$rc" in
+            0|143) ;;
+            *) tcs_log "tcsd ($TCS_TCSD_FLAVOUR, pid $pid) exited with status $rc"
+               _TCS_TCSD_BAD_EXITS=$((_TCS_TCSD_BAD_EXITS + 1)) ;;
+        esac
+    fi
+    [ "$_TCS_TCSD_BAD_EXITS" = 0 ]
 }
 
 # tcs_power_cycle: stop tcsd and swtpm, boot the same TPM state on the same
 # ports again (BIOS power-on re-enables a TPM left disabled by tpm_clear),
-# then restart the same tcsd flavour on the same port.
+# then restart the same tcsd flavour on the same port. Fails only when the
+# restart fails; a bad exit of the old daemon is reported by tcs_stop_tcsd.
 tcs_power_cycle() {
-    local flavour=$TCS_TCSD_FLAVOUR rc=0
+    local flavour=$TCS_TCSD_FLAVOUR
     _tcs_trace "power cycle"
-    if [ -n "$_TCS_TCSD_PID" ]; then tcs_stop_tcsd || rc=1; fi
+    if [ -n "$_TCS_TCSD_PID" ]; then tcs_stop_tcsd; fi
     tcs_stop_swtpm
     _tcs_swtpm_boot || return 1
     if [ -n "$flavour" ]; then tcs_start_tcsd "$flavour" || return 1; fi
-    return "$rc"
+    return 0
 }
 
 # tcs_take_ownership: well-known owner and SRK secrets (20 zero bytes)

@@ -121,6 +121,16 @@ check_tpm(TcsdTpmDevice *d)
 	tcs_rbuf_init(&r, rsp, rsp_len);
 	tcs_rbuf_skip(&r, TCSD_TPM_HEADER_SIZE);
 	g_assert_cmpuint(tcs_rbuf_u32(&r), ==, 20);
+
+	/* swtpm_setup --createek made an EK, readable while the TPM is unowned */
+	{
+		g_auto(TcsWbuf) w = {0};
+
+		cmd_begin(&w, TPM_ORD_ReadPubek);
+		tcs_wbuf_zeros(&w, 20);
+		g_assert_cmphex(run(d, &w, rsp, &rsp_len), ==, TPM_SUCCESS);
+	}
+	g_assert_cmpuint(rsp_len, >, TCSD_TPM_HEADER_SIZE + 256 + 20);
 }
 
 /* TPM_STCLEAR_FLAGS.deactivated: what the running TPM obeys */
