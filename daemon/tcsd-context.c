@@ -5,6 +5,7 @@
 
 #include "tcs-types.h"
 #include "tcsd-keys.h"
+#include "tcsd-sessions.h"
 #include "tcsd-tpm.h"
 
 static void
@@ -82,7 +83,7 @@ tcsd_context_close(TcsdDaemon *d, TcsdContext *ctx)
 	GPtrArray *list = g_hash_table_lookup(d->conn_contexts, &ctx->conn_id);
 
 	for (guint i = 0; i < ctx->auths->len; i++)
-		(void)tcsd_tpm_flush(d->tpm, g_array_index(ctx->auths, guint32, i), TPM_RT_AUTH);
+		tcsd_sessions_close(d->sessions, g_array_index(ctx->auths, guint32, i));
 	for (guint i = 0; i < ctx->keys->len; i++)
 		tcsd_keys_unref(d->keys, g_array_index(ctx->keys, guint32, i));
 	if (list) {

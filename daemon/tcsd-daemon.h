@@ -17,6 +17,7 @@
 
 typedef struct _TcsdDaemon TcsdDaemon;
 typedef struct _TcsdKeyCache TcsdKeyCache;
+typedef struct _TcsdSessions TcsdSessions;
 typedef struct _TcsdTpm TcsdTpm;
 typedef struct _TcsdEventLog TcsdEventLog;
 
@@ -37,6 +38,7 @@ struct _TcsdDaemon {
 	GHashTable *contexts;       /* context handle -> TcsdContext */
 	GHashTable *conn_contexts;  /* connection id -> GPtrArray of TcsdContext (borrowed) */
 	TcsdKeyCache *keys;
+	TcsdSessions *sessions;     /* auth sessions, virtual handles */
 	GHashTable *uuid_keys;      /* UUID text -> TCS handle of keys loaded by UUID */
 	TcsdEventLog *evlog;
 	TcsPs ps;

@@ -7,6 +7,7 @@
 
 #include "tcs-types.h"
 #include "tcsd-keys.h"
+#include "tcsd-sessions.h"
 #include "tcsd-tpm.h"
 
 static const struct {
@@ -68,11 +69,12 @@ account_sessions(TcsdRequest *rq, const TcsSchemaRequest *st, guint32 result)
 
 		if (!st->auth_present[i])
 			continue;
-		if (result != 0 && tcsd_context_has_auth(rq->ctx, h)) {
+		if (result != 0) {
 			/* the TPM may or may not have kept it: make sure */
-			(void)tcsd_tpm_flush(rq->d->tpm, h, TPM_RT_AUTH);
+			tcsd_sessions_close(rq->d->sessions, h);
 			tcsd_context_remove_auth(rq->ctx, h);
 		} else if (!st->auth[i].cont) {
+			tcsd_sessions_forget(rq->d->sessions, h);
 			tcsd_context_remove_auth(rq->ctx, h);
 		}
 	}
@@ -89,10 +91,20 @@ tcsd_run_passthrough_full(TcsdRequest *rq, TcsSchemaRequest *st)
 	rc = tcs_schema_build_command(rq->ord, rq->in, translate_key, rq, st, &cmd);
 	if (rc == 0 && !tcs_packet_reader_done(rq->in))
 		rc = TCS_ERR(TSS_E_INTERNAL_ERROR);
-	/* a session is usable only by the context that opened it */
-	for (unsigned i = 0; rc == 0 && i < st->n_auth_slots; i++)
-		if (st->auth_present[i] && !tcsd_context_has_auth(rq->ctx, st->auth[i].handle))
+	/* a session is usable only by the context that opened it; the TPM knows it by another handle */
+	for (unsigned i = 0, t = 0; rc == 0 && i < st->n_auth_slots; i++) {
+		guint32 tpm_handle = 0;
+
+		if (!st->auth_present[i])
+			continue;
+		if (!tcsd_context_has_auth(rq->ctx, st->auth[i].handle))
 			rc = TCS_ERR(TCS_E_INVALID_AUTHHANDLE);
+		else
+			rc = tcsd_sessions_translate(rq->d->sessions, st->auth[i].handle,
+						     &tpm_handle);
+		if (rc == 0)
+			tcs_schema_set_trailer_handle(&cmd, st, t++, tpm_handle);
+	}
 	if (rc) {
 		/* refused before reaching the TPM: the client's sessions are untouched */
 		tcs_wbuf_free_secure(&cmd);
@@ -167,6 +179,7 @@ dispatch(TcsdDaemon *d, const TcsdPeer *peer, TcsPacketReader *in, TcsPacketWrit
 	else
 		rc = TCS_ERR(TSS_E_NOTIMPL);
 	tcsd_keys_unpin_all(d->keys);
+	tcsd_sessions_unpin_all(d->sessions);
 	*data_with_error = rq.data_with_error;
 	return rc;
 }

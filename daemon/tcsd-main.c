@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <grp.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -20,6 +22,7 @@
 #include "tcsd-daemon.h"
 #include "tcsd-keys.h"
 #include "tcsd-server.h"
+#include "tcsd-sessions.h"
 #include "tcsd-tpm.h"
 
 void tcsd_evlog_free(TcsdEventLog *log);
@@ -60,6 +63,32 @@ ensure_dir(const char *path, uid_t uid, gid_t gid, GError **error)
 	return TRUE;
 }
 
+/*
+ * TrouSerS creates system.data as root:root 0600 although it runs as tss;
+ * hand an existing store to the service user so its keys keep working.
+ */
+static gboolean
+adopt_ps_file(const char *path, const struct passwd *pw, GError **error)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return TRUE; /* created later, by the service user */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid != pw->pw_uid) {
+		if (fchown(fd, pw->pw_uid, pw->pw_gid) < 0 || fchmod(fd, 0600) < 0) {
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+				    "cannot hand %s to user %s: %s", path, pw->pw_name,
+				    g_strerror(errno));
+			close(fd);
+			return FALSE;
+		}
+		g_message("%s now belongs to user %s", path, pw->pw_name);
+	}
+	close(fd);
+	return TRUE;
+}
+
 static gboolean
 drop_privileges(const struct passwd *pw, GError **error)
 {
@@ -71,6 +100,10 @@ drop_privileges(const struct passwd *pw, GError **error)
 			    g_strerror(errno));
 		return FALSE;
 	}
+#if defined(__SANITIZE_ADDRESS__)
+	/* test builds only: LeakSanitizer cannot inspect a non-dumpable process */
+	prctl(PR_SET_DUMPABLE, 1);
+#endif
 	return TRUE;
 }
 
@@ -214,7 +247,7 @@ run(int argc, char **argv)
 		if (!dev)
 			goto fail;
 	}
-	if (pw && !drop_privileges(pw, &error))
+	if (pw && (!adopt_ps_file(d.ps_path, pw, &error) || !drop_privileges(pw, &error)))
 		goto fail;
 	if (!dev) {
 		dev = tcsd_tpm_device_open(config->tpm_device, config->state_dir, &error);
@@ -238,6 +271,7 @@ run(int argc, char **argv)
 	}
 	tcsd_contexts_init(&d);
 	d.keys = tcsd_keys_new(d.tpm);
+	d.sessions = tcsd_sessions_new(d.tpm);
 	d.uuid_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	loop = g_main_loop_new(d.main_context, FALSE);
@@ -255,6 +289,7 @@ run(int argc, char **argv)
 	g_hash_table_unref(d.uuid_keys);
 	tcsd_keys_free(d.keys);
 	tcsd_contexts_fini(&d);
+	tcsd_sessions_free(d.sessions);
 	tcsd_evlog_free(d.evlog);
 	tcs_ps_clear(&d.ps);
 	tcsd_tpm_free(d.tpm);

@@ -6,6 +6,7 @@
 #include "tcs-types.h"
 #include "tcsd-dispatch.h"
 #include "tcsd-keys.h"
+#include "tcsd-sessions.h"
 #include "tcsd-tpm.h"
 
 #define TPM_ET_KEYHANDLE 0x01u
@@ -29,15 +30,17 @@ open_session(TcsdRequest *rq, TcsWbuf *cmd, guint n_nonces)
 	TcsRbuf r;
 	guint32 rc, handle;
 
-	rc = tcsd_tpm_transmit_wbuf(tpm, cmd);
+	rc = tcsd_sessions_open(rq->d->sessions, cmd, &handle);
 	if (rc)
 		return rc;
 	tcs_rbuf_init(&r, tpm->rsp, tpm->rsp_len);
-	tcs_rbuf_skip(&r, 10);
-	handle = tcs_rbuf_u32(&r);
-	if (tcs_rbuf_remaining(&r) != 20 * n_nonces)
+	tcs_rbuf_skip(&r, 14);
+	if (tcs_rbuf_remaining(&r) != 20 * n_nonces) {
+		tcsd_sessions_close(rq->d->sessions, handle);
 		return TCS_ERR(TSS_E_INTERNAL_ERROR);
+	}
 	tcsd_context_add_auth(rq->ctx, handle);
+	/* the client gets a virtual handle: the session may move in the TPM */
 	tcs_packet_put_u32(rq->out, handle);
 	for (guint i = 0; i < n_nonces; i++)
 		tcs_packet_put_20(rq->out, TCSD_TYPE_NONCE, tcs_rbuf_take(&r, 20));
@@ -108,6 +111,6 @@ tcsd_op_terminate_handle(TcsdRequest *rq)
 	if (!tcsd_context_has_auth(rq->ctx, handle))
 		return 0;
 	tcsd_context_remove_auth(rq->ctx, handle);
-	(void)tcsd_tpm_flush(rq->d->tpm, handle, TPM_RT_AUTH);
+	tcsd_sessions_close(rq->d->sessions, handle);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include "tcs-uuid.h"
 #include "tcsd-dispatch.h"
 #include "tcsd-keys.h"
+#include "tcsd-sessions.h"
 #include "tcsd-tpm.h"
 
 #define TCSD_MAX_KEY_BLOB 4096u
@@ -22,6 +23,38 @@ check_parent(TcsdRequest *rq, guint32 parent)
 	if (tcsd_keys_is_reserved(parent) || tcsd_context_has_key(rq->ctx, parent))
 		return 0;
 	return TCS_ERR(TCS_E_INVALID_KEY);
+}
+
+/*
+ * Load a key, authorised with one of the client's sessions when auth is
+ * given: the session must be this context's, the TPM knows it by another
+ * handle, and afterwards it is forgotten if the TPM ended it.
+ */
+static guint32
+load_key(TcsdRequest *rq, guint32 parent, const guint8 *blob, gsize len, const TcsAuthIn *auth,
+	 TcsAuthOut *auth_out, guint32 *handle)
+{
+	TcsAuthIn tpm_auth;
+	guint32 rc;
+
+	if (!auth)
+		return tcsd_keys_load(rq->d->keys, parent, blob, len, NULL, NULL, handle);
+	if (!tcsd_context_has_auth(rq->ctx, auth->handle))
+		return TCS_ERR(TCS_E_INVALID_AUTHHANDLE);
+	tpm_auth = *auth;
+	rc = tcsd_sessions_translate(rq->d->sessions, auth->handle, &tpm_auth.handle);
+	if (rc == 0)
+		rc = tcsd_keys_load(rq->d->keys, parent, blob, len, &tpm_auth, auth_out, handle);
+	explicit_bzero(&tpm_auth, sizeof(tpm_auth));
+	if (rc != 0 && !(rc & TSS_LAYER_TCS)) {
+		/* the TPM refused the command: the session is gone or useless */
+		tcsd_sessions_close(rq->d->sessions, auth->handle);
+		tcsd_context_remove_auth(rq->ctx, auth->handle);
+	} else if (rc == 0 && !auth->cont) {
+		tcsd_sessions_forget(rq->d->sessions, auth->handle);
+		tcsd_context_remove_auth(rq->ctx, auth->handle);
+	}
+	return rc;
 }
 
 static guint32
@@ -49,15 +82,10 @@ tcsd_op_load_key_by_blob(TcsdRequest *rq)
 	if (!tcs_packet_reader_done(rq->in))
 		return TCS_ERR(TSS_E_INTERNAL_ERROR);
 	rc = check_parent(rq, parent);
-	if (rc == 0 && with_auth && !tcsd_context_has_auth(rq->ctx, auth.handle))
-		return TCS_ERR(TCS_E_INVALID_AUTHHANDLE);
 	if (rc == 0 && rq->ctx->keys->len >= rq->d->config->max_keys_per_context)
 		rc = TCS_ERR(TSS_E_OUTOFMEMORY);
 	if (rc == 0)
-		rc = tcsd_keys_load(rq->d->keys, parent, blob, len, with_auth ? &auth : NULL,
-				    &auth_out, &handle);
-	if (with_auth && (rc != 0 || !auth.cont))
-		tcsd_context_remove_auth(rq->ctx, auth.handle);
+		rc = load_key(rq, parent, blob, len, with_auth ? &auth : NULL, &auth_out, &handle);
 	if (rc)
 		return rc;
 	tcsd_context_add_key(rq->ctx, handle);
@@ -159,15 +187,11 @@ load_by_uuid(TcsdRequest *rq, const TcsUuid *uuid, TcsLoadKeyInfo *info, gboolea
 			fill_loadkey_info(info, uuid, &pk->parent_uuid, pk->blob, pk->blob_len);
 			return TCS_ERR(TCS_E_KM_LOADFAILED);
 		}
-		if (!tcsd_context_has_auth(rq->ctx, info->auth.handle))
-			return TCS_ERR(TCS_E_INVALID_AUTHHANDLE);
 		auth = &info->auth;
 	}
 	if (rq->ctx->keys->len >= d->config->max_keys_per_context)
 		return TCS_ERR(TSS_E_OUTOFMEMORY);
-	rc = tcsd_keys_load(d->keys, parent, pk->blob, pk->blob_len, auth, &auth_out, &handle);
-	if (auth && (rc != 0 || !auth->cont))
-		tcsd_context_remove_auth(rq->ctx, auth->handle);
+	rc = load_key(rq, parent, pk->blob, pk->blob_len, auth, &auth_out, &handle);
 	if (rc)
 		return rc;
 	tcsd_context_add_key(rq->ctx, handle);
@@ -236,7 +260,8 @@ tcsd_op_flush_specific(TcsdRequest *rq)
 		if (!tcsd_context_has_auth(rq->ctx, handle))
 			return TCS_ERR(TCS_E_INVALID_AUTHHANDLE);
 		tcsd_context_remove_auth(rq->ctx, handle);
-		return tcsd_tpm_flush(rq->d->tpm, handle, type);
+		tcsd_sessions_close(rq->d->sessions, handle);
+		return 0;
 	default:
 		/* transport, counter, DAA, … handles are the TPM's own */
 		return tcsd_tpm_flush(rq->d->tpm, handle, type);

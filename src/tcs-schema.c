@@ -204,6 +204,18 @@ tcs_schema_build_command(const TcsOrdinal *o, TcsPacketReader *req, TcsKeyTransl
 	return res;
 }
 
+void
+tcs_schema_set_trailer_handle(TcsWbuf *tpm_cmd, const TcsSchemaRequest *st, unsigned i,
+			      uint32_t handle)
+{
+	/* the trailers are the last n_auth * 45 bytes, in order */
+	if (i >= st->n_auth || tpm_cmd->len < st->n_auth * TCS_AUTH_IN_SIZE) {
+		tpm_cmd->error = true;
+		return;
+	}
+	tcs_wbuf_put_u32_at(tpm_cmd, tpm_cmd->len - (st->n_auth - i) * TCS_AUTH_IN_SIZE, handle);
+}
+
 typedef struct {
 	char op;
 	const uint8_t *p;

@@ -48,6 +48,10 @@ uint32_t tcs_schema_peek_context(TcsPacketReader *req, uint32_t *context);
 uint32_t tcs_schema_build_reply(const TcsOrdinal *o, const TcsSchemaRequest *st,
 				const uint8_t *tpm_reply, size_t len, TcsPacketWriter *w);
 
+/* Replace the handle of the i-th authorisation trailer present in a built TPM command. */
+void tcs_schema_set_trailer_handle(TcsWbuf *tpm_cmd, const TcsSchemaRequest *st, unsigned i,
+				   uint32_t handle);
+
 /* TPM reply header helpers: return code, or TCS_ERR(TSS_E_INTERNAL_ERROR) if malformed. */
 uint32_t tcs_tpm_reply_code(const uint8_t *rsp, size_t len);
 /* Start a TPM command: tag, size placeholder, ordinal. */

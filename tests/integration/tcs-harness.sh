@@ -114,17 +114,18 @@ _tcs_python() {
 # $TCS_DIR/ports.used) are never handed out twice, so two calls in a row give
 # two different ports even before the first one is bound.
 tcs_free_port() {
-    local py i p used= lo=20000 hi=60000 elo=0 ehi=0
+    local py _ p used='' lo=20000 hi=60000 elo=0 ehi=0
     py=$(_tcs_python)
     [ -n "$TCS_DIR" ] && [ -f "$TCS_DIR/ports.used" ] && used=$(cat "$TCS_DIR/ports.used")
     if [ -r /proc/sys/net/ipv4/ip_local_port_range ]; then
         read -r elo ehi < /proc/sys/net/ipv4/ip_local_port_range
+        : "$ehi"
         # enough room below the ephemeral range: stay there
         if [ "$elo" -gt $((lo + 1000)) ] && [ "$elo" -le "$hi" ]; then hi=$((elo - 1)); fi
     fi
-    for i in $(seq 1 200); do
+    for _ in $(seq 1 200); do
         p=$(( lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1) ))
-        case " $(echo $used) " in *" $p "*) continue ;; esac
+        case " ${used//$'\n'/ } " in *" $p "*) continue ;; esac
         _tcs_port_in_use "$p" && continue
         if [ -n "$py" ]; then
             # the authoritative check: can we bind 127.0.0.1:p right now?
@@ -148,8 +149,8 @@ EOF
 
 # _tcs_wait_listen PORT TENTHS [PID]: wait until PORT listens; fail early if PID dies
 _tcs_wait_listen() {
-    local port=$1 n=$2 pid=${3:-} i
-    for i in $(seq 1 "$n"); do
+    local port=$1 n=$2 pid=${3:-} _
+    for _ in $(seq 1 "$n"); do
         _tcs_port_listening "$port" && return 0
         if [ -n "$pid" ] && ! _tcs_alive "$pid"; then return 1; fi
         sleep 0.1
@@ -165,8 +166,8 @@ _tcs_alive() { # PID: running and not a zombie
 
 # _tcs_wait_gone PID TENTHS
 _tcs_wait_gone() {
-    local i
-    for i in $(seq 1 "$2"); do
+    local _
+    for _ in $(seq 1 "$2"); do
         _tcs_alive "$1" || return 0
         sleep 0.1
     done
@@ -253,7 +254,7 @@ tcs_dump_logs() {
 }
 
 # ------------------------------------------------------------------ swtpm
-# tcs_start_swtpm [--no-ek]: manufacture a fresh TPM 1.2 (EK unless --no-ek;
+# tcs_start_swtpm [--no-ek|--createek]: manufacture a fresh TPM 1.2 (EK unless --no-ek;
 # result: enabled, active, unowned), start it on two free loopback ports and
 # power it on like a BIOS. Exports SWTPM_PORT / SWTPM_CTRL_PORT.
 tcs_start_swtpm() {
@@ -262,6 +263,7 @@ tcs_start_swtpm() {
     for a in "$@"; do
         case "$a" in
             --no-ek) ekopt=; _TCS_NO_EK=1 ;;
+            --createek) ekopt=--createek; _TCS_NO_EK=0 ;;   # the default
             *) tcs_log "tcs_start_swtpm: unknown option $a"; return 2 ;;
         esac
     done
@@ -296,7 +298,7 @@ _tcs_swtpm_launch() {
             --server type=tcp,port="$SWTPM_PORT",bindaddr=127.0.0.1 \
             --ctrl type=tcp,port="$SWTPM_CTRL_PORT",bindaddr=127.0.0.1 \
             --flags not-need-init \
-            --log file="$TCS_DIR/swtpm.log",level=1 \
+            --log file="$TCS_DIR/swtpm.log",level=${TCS_SWTPM_LOG_LEVEL:-1} \
             </dev/null >>"$TCS_DIR/swtpm.out" 2>&1 &
         _TCS_SWTPM_PID=$!
         _tcs_trace "swtpm pid $_TCS_SWTPM_PID tpm=127.0.0.1:$SWTPM_PORT ctrl=127.0.0.1:$SWTPM_CTRL_PORT"
@@ -457,26 +459,32 @@ tcs_start_tcsd() {
 }
 
 # tcs_stop_tcsd: SIGTERM (TrouSerS needs up to ~1.6 s), SIGKILL after 10 s
-# (60 s under a wrapper). Returns non-zero when this daemon - or any earlier
-# instance stopped by tcs_power_cycle - had to be killed or exited with a
-# status other than 0 / "terminated by SIGTERM" (143), e.g. valgrind's
-# --error-exitcode.
-_TCS_TCSD_BAD_EXITS=0
-tcs_stop_tcsd() {
+# (60 s under a wrapper). Returns non-zero when this daemon - or an earlier
+# instance stopped inside tcs_power_cycle and not yet reported - had to be
+# killed or exited with a status other than 0 / "terminated by SIGTERM"
+# (143), e.g. valgrind's --error-exitcode. Each bad exit is reported once.
+_TCS_TCSD_BAD_PENDING=0
+_tcs_stop_tcsd_record() {
     local pid=$_TCS_TCSD_PID rc n=100
-    if [ -n "$pid" ]; then
-        [ "$TCS_TCSD_FLAVOUR" = ours ] && [ -n "${TCS_TCSD_WRAPPER:-}" ] && n=600
-        _tcs_trace "stopping tcsd ($TCS_TCSD_FLAVOUR) pid $pid"
-        _tcs_stop_pid "$pid" "$n"; rc=$_TCS_RC
-        _TCS_TCSD_PID=
-        echo "tcs-harness: tcsd ($TCS_TCSD_FLAVOUR) exit status $rc" >> "$TCS_DIR/tcsd.log"
-        case "$rc" in
-            0|143) ;;
-            *) tcs_log "tcsd ($TCS_TCSD_FLAVOUR, pid $pid) exited with status $rc"
-               _TCS_TCSD_BAD_EXITS=$((_TCS_TCSD_BAD_EXITS + 1)) ;;
-        esac
+    [ -n "$pid" ] || return 0
+    [ "$TCS_TCSD_FLAVOUR" = ours ] && [ -n "${TCS_TCSD_WRAPPER:-}" ] && n=600
+    _tcs_trace "stopping tcsd ($TCS_TCSD_FLAVOUR) pid $pid"
+    _tcs_stop_pid "$pid" "$n"; rc=$_TCS_RC
+    _TCS_TCSD_PID=
+    echo "tcs-harness: tcsd ($TCS_TCSD_FLAVOUR) exit status $rc" >> "$TCS_DIR/tcsd.log"
+    case "$rc" in
+        0|143) ;;
+        *) tcs_log "tcsd ($TCS_TCSD_FLAVOUR, pid $pid) exited with status $rc"
+           _TCS_TCSD_BAD_PENDING=$((_TCS_TCSD_BAD_PENDING + 1)) ;;
+    esac
+}
+tcs_stop_tcsd() {
+    _tcs_stop_tcsd_record
+    if [ "$_TCS_TCSD_BAD_PENDING" != 0 ]; then
+        _TCS_TCSD_BAD_PENDING=0
+        return 1
     fi
-    [ "$_TCS_TCSD_BAD_EXITS" = 0 ]
+    return 0
 }
 
 # tcs_power_cycle: stop tcsd and swtpm, boot the same TPM state on the same
@@ -486,7 +494,7 @@ tcs_stop_tcsd() {
 tcs_power_cycle() {
     local flavour=$TCS_TCSD_FLAVOUR
     _tcs_trace "power cycle"
-    if [ -n "$_TCS_TCSD_PID" ]; then tcs_stop_tcsd; fi
+    _tcs_stop_tcsd_record
     tcs_stop_swtpm
     _tcs_swtpm_boot || return 1
     if [ -n "$flavour" ]; then tcs_start_tcsd "$flavour" || return 1; fi

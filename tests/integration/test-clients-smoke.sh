@@ -45,7 +45,7 @@ esac
 
 tcs_harness_init
 W=$TCS_DIR/work
-tcs_start_swtpm || exit 1
+tcs_start_swtpm --createek || exit 1
 tcs_start_tcsd "$DAEMON" || exit 1
 echo "clients-smoke: daemon=$DAEMON tcsd=127.0.0.1:$TCSD_PORT swtpm=127.0.0.1:$SWTPM_PORT dir=$TCS_DIR"
 tcs_take_ownership || { tcs_dump_logs; exit 1; }

@@ -34,6 +34,7 @@ case "$PROG" in
     *) PROG=$TCS_BUILD_DIR/tests/integration/tspi/$PROG ;;
 esac
 [ -x "$PROG" ] || { echo "SKIP: test program not built: $PROG" >&2; exit 77; }
+PROG=$(cd "$(dirname "$PROG")" && pwd)/$(basename "$PROG")   # it runs in the state dir
 NAME=$(basename "$PROG")
 
 tcs_require swtpm swtpm_setup swtpm_bios swtpm_ioctl tpm_takeownership timeout

@@ -11,7 +11,8 @@
  *   |  +- signing key, usage auth     U_SIGN     (the SRK's grandchild)
  *   +- bind key, no auth              U_BIND
  *
- * A second context then loads them by UUID. The SRK needs authorisation
+ * A second context then loads them by UUID; a third one loads the same UUIDs
+ * (shared with the second) and still signs after the second has closed. The SRK needs authorisation
  * (well-known secret), so LoadKeyByUUID(U_STORAGE) answers TCS_E_KM_LOADFAILED
  * with a LOADKEY_INFO, libtspi authorises with the SRK object's policy and
  * retries once. LoadKeyByUUID(U_SIGN) does the same with the storage key's
@@ -113,7 +114,7 @@ main(void)
 {
 	const TSS_UUID U_STORAGE = tt_uuid(0x50, 1), U_SIGN = tt_uuid(0x50, 2),
 		       U_BIND = tt_uuid(0x50, 3), U_UNKNOWN = tt_uuid(0x50, 0x99);
-	TSS_HCONTEXT ctx, ctx2;
+	TSS_HCONTEXT ctx, ctx2, ctx3;
 	TSS_HTPM tpm;
 	TSS_HKEY srk, storage = 0, sign = 0, bind = 0, k, k_storage, k_sign;
 	BYTE *mod = NULL, *pmod = NULL, digest[20], *sig = NULL, *regmod = NULL;
@@ -235,25 +236,49 @@ main(void)
 	rc = Tspi_Context_LoadKeyByUUID(ctx2, TSS_PS_TYPE_SYSTEM, U_UNKNOWN, &k);
 	tt_rc(rc, TT_TCS_E_PS_KEY_NOTFOUND, "LoadKeyByUUID unknown UUID -> TSS_E_PS_KEY_NOTFOUND");
 
+	/* -- a third context shares the keys loaded by UUID; they outlive ctx2 */
+	rc = tt_connect(&ctx3, &tpm, &srk);
+	if (!tt_rc(rc, 0, "third context, LoadKeyByUUID(SRK)"))
+		goto out;
+	rc = Tspi_Context_LoadKeyByUUID(ctx3, TSS_PS_TYPE_SYSTEM, U_STORAGE, &k);
+	tt_rc(rc, 0, "third context: LoadKeyByUUID storage key (loaded by the second one)");
+	rc = Tspi_Context_LoadKeyByUUID(ctx3, TSS_PS_TYPE_SYSTEM, U_SIGN, &k_sign);
+	if (tt_rc_xfail_trousers(rc, 0, TT_TCS_E_KM_LOADFAILED,
+				 "LOADKEY_INFO retry for a non-SRK parent fails in 0.3.15",
+				 "third context: LoadKeyByUUID signing key")) {
+		rc = tt_set_usage_secret(ctx3, k_sign, "ps-sign", NULL);
+		tt_rc(rc, 0, "third context: usage secret of the signing key");
+		tt_rc(Tspi_Context_Close(ctx2), 0, "close the second context");
+		ctx2 = 0;
+		tt_sha1("signed after the loading context closed", 39, digest);
+		rc = tt_sign(ctx3, k_sign, digest, &sig, &sig_len);
+		if (tt_rc(rc, 0, "third context: sign after the second context closed"))
+			tt_ok(have_sign && tt_openssl_verify(regmod, regmod_len, 65537, digest, sig,
+							     sig_len),
+			      "OpenSSL verifies it with the registered public key");
+	}
+	if (ctx2)
+		tt_rc(Tspi_Context_Close(ctx2), 0, "close the second context");
+
 	/* -- unregister */
-	rc = Tspi_Context_UnregisterKey(ctx2, TSS_PS_TYPE_SYSTEM, U_SIGN, &k);
+	rc = Tspi_Context_UnregisterKey(ctx3, TSS_PS_TYPE_SYSTEM, U_SIGN, &k);
 	tt_rc(rc, 0, "UnregisterKey signing key");
-	rc = Tspi_Context_UnregisterKey(ctx2, TSS_PS_TYPE_SYSTEM, U_SIGN, &k);
+	rc = Tspi_Context_UnregisterKey(ctx3, TSS_PS_TYPE_SYSTEM, U_SIGN, &k);
 	tt_rc(rc, TT_TCS_E_PS_KEY_NOTFOUND, "UnregisterKey again -> TSS_E_PS_KEY_NOTFOUND");
-	rc = Tspi_Context_UnregisterKey(ctx2, TSS_PS_TYPE_SYSTEM, U_BIND, &k);
+	rc = Tspi_Context_UnregisterKey(ctx3, TSS_PS_TYPE_SYSTEM, U_BIND, &k);
 	tt_rc(rc, 0, "UnregisterKey bind key");
-	rc = Tspi_Context_UnregisterKey(ctx2, TSS_PS_TYPE_SYSTEM, U_STORAGE, &k);
+	rc = Tspi_Context_UnregisterKey(ctx3, TSS_PS_TYPE_SYSTEM, U_STORAGE, &k);
 	tt_rc(rc, 0, "UnregisterKey storage key");
 	{
 		const TSS_UUID all[] = {tt_srk_uuid};
 		const TSS_UUID all_parents[] = {{0}};
 
-		check_enum(ctx2, NULL, all, all_parents, 1, "(after unregistering: SRK only)");
+		check_enum(ctx3, NULL, all, all_parents, 1, "(after unregistering: SRK only)");
 	}
-	rc = Tspi_Context_LoadKeyByUUID(ctx2, TSS_PS_TYPE_SYSTEM, U_STORAGE, &k);
+	rc = Tspi_Context_LoadKeyByUUID(ctx3, TSS_PS_TYPE_SYSTEM, U_STORAGE, &k);
 	tt_rc(rc, TT_TCS_E_PS_KEY_NOTFOUND,
 	      "LoadKeyByUUID of the unregistered storage key -> TSS_E_PS_KEY_NOTFOUND");
-	rc = Tspi_Context_Close(ctx2);
+	rc = Tspi_Context_Close(ctx3);
 	tt_rc(rc, 0, "Tspi_Context_Close");
 out:
 	free(pmod);

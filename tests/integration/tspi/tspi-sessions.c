@@ -2,142 +2,192 @@
 /*
  * tspi-sessions.c - many clients and many keys at once through libtspi.
  *
- * Part 1, concurrency: N threads (default 50), each with its own context and
- * connection (Tspi_Context_Create + Connect). All connect first and wait at a
- * barrier, so N connections are open at the same time; then each thread, in
- * parallel: GetRandom, creates its own 2048-bit signing key under the SRK
- * (OSAP), loads it (OIAP), signs a SHA-1 digest and verifies the signature
- * (libtspi and OpenSSL). All must succeed. TrouSerS 0.3.15 serves at most
- * num_threads (10) connections and closes the others: a known TrouSerS failure.
+ * Part 1, concurrency: N clients (default 50), each a process with its own
+ * context and connection (Tspi_Context_Create + Connect). All connect first
+ * and wait at a barrier, so N connections are open at the same time; then
+ * each client, in parallel: GetRandom, creates its own 2048-bit signing key
+ * under the SRK (OSAP), loads it (OIAP), signs a SHA-1 digest (odd clients'
+ * keys need usage auth: one more OIAP session each) and verifies the
+ * signature (libtspi and OpenSSL). All must succeed. TrouSerS 0.3.15 serves
+ * at most num_threads (10) connections and closes the others: a known
+ * TrouSerS failure.
  *
- * Part 2, more keys than TPM key slots: the N key blobs of part 1 are loaded
- * again (Tspi_Context_LoadKeyByBlob) into two contexts on two connections,
- * all at once (N > the TPM's slots, queried), then each key signs in an
+ * The clients are processes, not threads, because libtspi 0.3.15 is not
+ * thread-safe: obj_get_next_handle() reads the global handle counter after
+ * dropping its lock, so two threads can get the same TSP handle (seen: two
+ * Tspi_Context_Create calls returning one context handle -> 0x3103 "already
+ * connected" in one thread and a stray CLOSECONTEXT / 0x20c1 in the other).
+ *
+ * Part 2, more keys than TPM key slots: the key blobs of part 1 (created
+ * here when part 1 made too few, as on TrouSerS) are loaded again
+ * (Tspi_Context_LoadKeyByBlob) into two contexts on two connections, all at
+ * once (more than the TPM's slots, queried), then each key signs in an
  * interleaved order and every signature is verified with OpenSSL against the
  * key's own public key. The daemon has to swap keys in and out of the TPM.
  * TrouSerS 0.3.15 evicts keys to make room and later reloads them from the
  * blob without authorisation: under the SRK (which needs auth) the TPM answers
  * TPM_AUTHFAIL - a known TrouSerS failure. Our tcsd uses TPM_SaveContext.
  *
- * Usage: tspi-sessions [THREADS [KEYS_IN_PART_2]]   (TSS_TCSD_HOSTNAME/PORT;
- *        owned TPM, well-known secrets). Bounded: THREADS <= 200.
+ * Usage: tspi-sessions [CLIENTS [KEYS_IN_PART_2]]   (TSS_TCSD_HOSTNAME/PORT;
+ *        owned TPM, well-known secrets). Bounded: 1..200 each.
  */
-#include <pthread.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "tspi-common.h"
 
 #define MAX_THREADS 200
+#define BARRIER_TIMEOUT_MS 120000.0
 
+/* one per client, in memory shared with the parent */
 struct worker {
-	pthread_t tid;
+	pid_t pid;
 	int id;
 	int connected, random_ok, key_ok, sign_ok, verify_ok;
 	TSS_RESULT rc;
-	const char *failed_at;
-	BYTE *blob; /* malloc'd copy of the wrapped key blob */
+	char failed_at[32];
+	BYTE blob[2048]; /* the wrapped key blob */
 	UINT32 blob_len;
-	BYTE *mod; /* malloc'd modulus */
+	BYTE mod[512]; /* its modulus */
 	UINT32 mod_len;
 	double ms;
 };
 
-static pthread_barrier_t connected_barrier, done_barrier;
-static struct worker workers[MAX_THREADS];
+struct shared {
+	int arrived_connected, arrived_done;
+	struct worker w[MAX_THREADS];
+};
 
-static BYTE *
-dup_mem(const BYTE *p, UINT32 n)
+static struct shared *shm;
+static struct worker *workers;
+
+/* a barrier that cannot hang: a dead client only makes the others wait the timeout */
+static void
+barrier(int *counter, int n)
 {
-	BYTE *d = malloc(n ? n : 1);
-	memcpy(d, p, n);
-	return d;
+	double deadline = tt_now_ms() + BARRIER_TIMEOUT_MS;
+
+	__atomic_add_fetch(counter, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(counter, __ATOMIC_SEQ_CST) < n && tt_now_ms() < deadline)
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
 }
 
-static void *
-worker_main(void *arg)
+static void
+fail_at(struct worker *w, const char *what)
 {
-	struct worker *w = arg;
+	snprintf(w->failed_at, sizeof(w->failed_at), "%s", what);
+}
+
+static void
+worker_main(struct worker *w, int n)
+{
 	TSS_HCONTEXT ctx = 0;
 	TSS_HTPM tpm;
 	TSS_HKEY srk, key;
 	BYTE *rnd = NULL, *sig = NULL, *p = NULL, digest[20];
-	UINT32 sig_len = 0, n = 0;
+	UINT32 sig_len = 0, len = 0;
 	char msg[64];
 	double t0;
 
 	w->rc = tt_connect(&ctx, &tpm, &srk);
 	w->connected = w->rc == 0;
 	if (!w->connected)
-		w->failed_at = "connect";
+		fail_at(w, "connect");
 	/* everybody is connected (or failed to) before anyone works */
-	pthread_barrier_wait(&connected_barrier);
+	barrier(&shm->arrived_connected, n);
 	t0 = tt_now_ms();
 	if (!w->connected)
 		goto done;
 
 	w->rc = Tspi_TPM_GetRandom(tpm, 20, &rnd);
 	if (w->rc) {
-		w->failed_at = "GetRandom";
+		fail_at(w, "GetRandom");
 		goto done;
 	}
 	w->random_ok = 1;
+	/* odd clients: a key with usage auth, so each sign needs its own OIAP session */
 	w->rc = tt_create_key(ctx, srk, TSS_KEY_TYPE_SIGNING | TSS_KEY_SIZE_2048 |
-			      TSS_KEY_NO_AUTHORIZATION | TSS_KEY_NOT_MIGRATABLE, NULL, 1, &key);
+			      (w->id % 2 ? TSS_KEY_AUTHORIZATION : TSS_KEY_NO_AUTHORIZATION) |
+			      TSS_KEY_NOT_MIGRATABLE, "worker-secret", 1, &key);
 	if (w->rc) {
-		w->failed_at = "CreateKey/LoadKey";
+		fail_at(w, "CreateKey/LoadKey");
 		goto done;
 	}
 	w->key_ok = 1;
-	if (Tspi_GetAttribData(key, TSS_TSPATTRIB_KEY_BLOB, TSS_TSPATTRIB_KEYBLOB_BLOB, &n, &p) ==
-	    0) {
-		w->blob = dup_mem(p, n);
-		w->blob_len = n;
+	if (Tspi_GetAttribData(key, TSS_TSPATTRIB_KEY_BLOB, TSS_TSPATTRIB_KEYBLOB_BLOB, &len,
+			       &p) == 0 && len <= sizeof(w->blob)) {
+		memcpy(w->blob, p, len);
+		w->blob_len = len;
 	}
-	if (tt_attrib_modulus(key, &p, &n) == 0) {
-		w->mod = dup_mem(p, n);
-		w->mod_len = n;
+	if (tt_attrib_modulus(key, &p, &len) == 0 && len <= sizeof(w->mod)) {
+		memcpy(w->mod, p, len);
+		w->mod_len = len;
 	}
 	snprintf(msg, sizeof(msg), "tspi-sessions worker %d", w->id);
 	tt_sha1(msg, strlen(msg), digest);
 	w->rc = tt_sign(ctx, key, digest, &sig, &sig_len);
 	if (w->rc) {
-		w->failed_at = "Sign";
+		fail_at(w, "Sign");
 		goto done;
 	}
 	w->sign_ok = 1;
-	w->verify_ok = tt_verify_tspi(ctx, key, digest, sig, sig_len) == 0 && w->mod &&
+	w->verify_ok = tt_verify_tspi(ctx, key, digest, sig, sig_len) == 0 && w->mod_len &&
 		       tt_openssl_verify(w->mod, w->mod_len, 65537, digest, sig, sig_len);
 	if (!w->verify_ok)
-		w->failed_at = "verify";
+		fail_at(w, "verify");
 done:
 	w->ms = tt_now_ms() - t0;
 	/* keep every connection open until all are done */
-	pthread_barrier_wait(&done_barrier);
+	barrier(&shm->arrived_done, n);
 	if (ctx) {
 		Tspi_Context_FreeMemory(ctx, NULL);
 		Tspi_Context_Close(ctx);
 	}
-	return NULL;
 }
 
 static void
 part1(int n)
 {
-	int connected = 0, rnd = 0, keys = 0, signs = 0, verified = 0, printed = 0;
+	int connected = 0, rnd = 0, keys = 0, signs = 0, verified = 0, printed = 0, crashed = 0;
 	double t0 = tt_now_ms(), max_ms = 0;
 
-	pthread_barrier_init(&connected_barrier, NULL, n);
-	pthread_barrier_init(&done_barrier, NULL, n);
+	fflush(stdout);
 	for (int i = 0; i < n; i++) {
+		pid_t pid;
+
 		workers[i].id = i;
-		if (pthread_create(&workers[i].tid, NULL, worker_main, &workers[i]) != 0) {
-			tt_ok(0, "pthread_create %d", i);
-			exit(tt_done());
+		pid = fork();
+		if (pid < 0) {
+			tt_ok(0, "fork client %d: %s", i, strerror(errno));
+			/* let the started clients pass their barriers */
+			__atomic_add_fetch(&shm->arrived_connected, n - i, __ATOMIC_SEQ_CST);
+			__atomic_add_fetch(&shm->arrived_done, n - i, __ATOMIC_SEQ_CST);
+			n = i;
+			break;
+		}
+		if (pid == 0) {
+			worker_main(&workers[i], n);
+			_exit(0);
+		}
+		workers[i].pid = pid;
+	}
+	for (int i = 0; i < n; i++) {
+		int status = 0;
+
+		while (waitpid(workers[i].pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			crashed++;
+			tt_diag("client %d (pid %d) died: status 0x%x", i, (int)workers[i].pid,
+				status);
 		}
 	}
-	for (int i = 0; i < n; i++)
-		pthread_join(workers[i].tid, NULL);
 	for (int i = 0; i < n; i++) {
 		struct worker *w = &workers[i];
 
@@ -148,12 +198,13 @@ part1(int n)
 		verified += w->verify_ok;
 		if (w->ms > max_ms)
 			max_ms = w->ms;
-		if (w->failed_at && printed++ < 5)
-			tt_diag("worker %d failed at %s: 0x%x (%s)", i, w->failed_at, w->rc,
+		if (w->failed_at[0] && printed++ < 5)
+			tt_diag("client %d failed at %s: 0x%x (%s)", i, w->failed_at, w->rc,
 				tt_err(w->rc));
 	}
-	tt_diag("%d threads: %.0f ms in all, slowest worker %.0f ms after the barrier", n,
+	tt_diag("%d clients: %.0f ms in all, slowest client %.0f ms after the barrier", n,
 		tt_now_ms() - t0, max_ms);
+	tt_ok(crashed == 0, "no client process crashed (%d)", crashed);
 	tt_ok_xfail_trousers(connected == n, "tcsd serves at most num_threads (10) connections",
 			     "%d contexts connected at the same time (%d connected)", n, connected);
 	tt_ok_xfail_trousers(rnd == n, "connections over the cap were closed",
@@ -176,7 +227,6 @@ part2(int n_keys)
 	    verified = 0, printed = 0;
 	BYTE *slots_p = NULL;
 	UINT32 slots = 0, len = 0, sub = TSS_TPMCAP_PROP_SLOTS;
-
 	TSS_RESULT rc, first_rc = 0;
 	double t0 = tt_now_ms();
 
@@ -187,7 +237,7 @@ part2(int n_keys)
 	    0 && len == 4)
 		memcpy(&slots, slots_p, 4);
 	for (int i = 0; i < MAX_THREADS && n < n_keys; i++)
-		if (workers[i].blob && workers[i].mod)
+		if (workers[i].blob_len && workers[i].mod_len)
 			which[n++] = i;
 	/* part 1 may have made fewer (TrouSerS): make the rest here, one by one */
 	if (n < n_keys) {
@@ -196,27 +246,25 @@ part2(int n_keys)
 		tt_diag("part 2: %d key blobs from part 1, creating %d more", n, n_keys - n);
 		for (int i = 0; i < MAX_THREADS && n < n_keys; i++) {
 			struct worker *w = &workers[i];
-			TSS_HKEY key;
+			TSS_HKEY key = 0;
 			BYTE *p = NULL;
 
-			if (w->blob && w->mod)
+			if (w->blob_len && w->mod_len)
 				continue;
-			free(w->blob);
-			free(w->mod);
-			w->blob = w->mod = NULL;
+			w->blob_len = w->mod_len = 0;
 			rc = tt_create_key(ctx[0], srk[0], TSS_KEY_TYPE_SIGNING | TSS_KEY_SIZE_2048 |
 					   TSS_KEY_NO_AUTHORIZATION | TSS_KEY_NOT_MIGRATABLE, NULL,
 					   0, &key);
 			if (rc == 0)
 				rc = Tspi_GetAttribData(key, TSS_TSPATTRIB_KEY_BLOB,
 							TSS_TSPATTRIB_KEYBLOB_BLOB, &len, &p);
-			if (rc == 0) {
-				w->blob = dup_mem(p, len);
+			if (rc == 0 && len <= sizeof(w->blob)) {
+				memcpy(w->blob, p, len);
 				w->blob_len = len;
 				rc = tt_attrib_modulus(key, &p, &len);
 			}
-			if (rc == 0) {
-				w->mod = dup_mem(p, len);
+			if (rc == 0 && len <= sizeof(w->mod)) {
+				memcpy(w->mod, p, len);
 				w->mod_len = len;
 				which[n++] = i;
 				made++;
@@ -239,6 +287,9 @@ part2(int n_keys)
 		owner[k] = k % 2;
 		rc = Tspi_Context_LoadKeyByBlob(ctx[owner[k]], srk[owner[k]], w->blob_len, w->blob,
 						&keys[k]);
+		/* the odd clients' keys need their usage secret (unused by the others) */
+		if (rc == 0)
+			rc = tt_set_usage_secret(ctx[owner[k]], keys[k], "worker-secret", NULL);
 		if (rc == 0)
 			loaded++;
 		else {
@@ -294,16 +345,19 @@ main(int argc, char **argv)
 	double t0 = tt_now_ms();
 
 	if (n < 1 || n > MAX_THREADS || n_keys < 1 || n_keys > MAX_THREADS) {
-		fprintf(stderr, "usage: tspi-sessions [THREADS [KEYS]] (1..%d)\n", MAX_THREADS);
+		fprintf(stderr, "usage: tspi-sessions [CLIENTS [KEYS]] (1..%d)\n", MAX_THREADS);
 		return 2;
 	}
 	tt_plan_name("tspi-sessions");
+	shm = mmap(NULL, sizeof(*shm), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shm == MAP_FAILED) {
+		tt_ok(0, "mmap shared memory: %s", strerror(errno));
+		return tt_done();
+	}
+	memset(shm, 0, sizeof(*shm));
+	workers = shm->w;
 	part1(n);
 	part2(n_keys);
-	for (int i = 0; i < n; i++) {
-		free(workers[i].blob);
-		free(workers[i].mod);
-	}
 	tt_diag("tspi-sessions took %.0f ms", tt_now_ms() - t0);
 	return tt_done();
 }

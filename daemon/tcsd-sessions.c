@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "tcsd-sessions.h"
+
+#include "tcs-schema.h"
+#include "tcs-types.h"
+
+#define TCSD_SESSIONS_MAX 4096
+
+typedef struct {
+	guint32 virt;
+	guint32 tpm_handle; /* 0 while saved */
+	guint8 *saved;
+	gsize saved_len;
+	guint64 last_use;
+	gboolean pinned;
+} Session;
+
+struct _TcsdSessions {
+	TcsdTpm *tpm;
+	GHashTable *by_virt; /* virtual handle -> Session */
+	guint64 clock;
+};
+
+static void
+session_free(Session *x)
+{
+	g_free(x->saved);
+	g_free(x);
+}
+
+TcsdSessions *
+tcsd_sessions_new(TcsdTpm *tpm)
+{
+	TcsdSessions *s = g_new0(TcsdSessions, 1);
+	s->tpm = tpm;
+	s->by_virt = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+					   (GDestroyNotify)session_free);
+	return s;
+}
+
+void
+tcsd_sessions_free(TcsdSessions *s)
+{
+	if (!s)
+		return;
+	g_hash_table_unref(s->by_virt);
+	g_free(s);
+}
+
+guint
+tcsd_sessions_count(TcsdSessions *s)
+{
+	return g_hash_table_size(s->by_virt);
+}
+
+static Session *
+lookup(TcsdSessions *s, guint32 virt)
+{
+	return g_hash_table_lookup(s->by_virt, GUINT_TO_POINTER(virt));
+}
+
+/* Save the least recently used loaded, unpinned session and free its slot. */
+static guint32
+swap_out_lru(TcsdSessions *s)
+{
+	static const guint8 label[16] = "tcsd-auth-swap";
+	GHashTableIter it;
+	Session *x, *lru = NULL;
+	TcsWbuf w;
+	TcsRbuf r;
+	guint32 rc, n;
+	const guint8 *p;
+
+	g_hash_table_iter_init(&it, s->by_virt);
+	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&x))
+		if (x->tpm_handle && !x->pinned && (!lru || x->last_use < lru->last_use))
+			lru = x;
+	if (!lru)
+		return TPM_RESOURCES;
+	tcs_wbuf_init(&w, 64);
+	tcs_tpm_command_begin(&w, TPM_TAG_RQU_COMMAND, TPM_ORD_SaveContext);
+	tcs_wbuf_u32(&w, lru->tpm_handle);
+	tcs_wbuf_u32(&w, TPM_RT_AUTH);
+	tcs_wbuf_bytes(&w, label, sizeof(label));
+	tcs_tpm_command_end(&w);
+	rc = tcsd_tpm_transmit_wbuf(s->tpm, &w);
+	tcs_wbuf_free(&w);
+	if (rc) {
+		/* no room for another saved context either: the TPM is really full */
+		g_debug("cannot save auth session 0x%08x: TPM 0x%x", lru->virt, rc);
+		return TPM_RESOURCES;
+	}
+	tcs_rbuf_init(&r, s->tpm->rsp, s->tpm->rsp_len);
+	tcs_rbuf_skip(&r, 10);
+	n = tcs_rbuf_u32(&r);
+	p = tcs_rbuf_take(&r, n);
+	if (!p)
+		return TCS_ERR(TSS_E_INTERNAL_ERROR);
+	lru->saved = g_memdup2(p, n);
+	lru->saved_len = n;
+	/*
+	 * Saving a session takes it out of the TPM; flushing its handle now would
+	 * also invalidate the saved context.
+	 */
+	g_debug("auth session 0x%08x swapped out", lru->virt);
+	lru->tpm_handle = 0;
+	return 0;
+}
+
+static guint32
+new_virt(TcsdSessions *s)
+{
+	guint32 h;
+
+	do {
+		h = g_random_int();
+	} while (h == 0 || (h & 0xFFFFFF00u) == 0x40000000u || lookup(s, h));
+	return h;
+}
+
+guint32
+tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, guint32 *virt)
+{
+	Session *x;
+	TcsRbuf r;
+	guint32 rc;
+
+	if (g_hash_table_size(s->by_virt) >= TCSD_SESSIONS_MAX)
+		return TPM_RESOURCES;
+	for (guint tries = 0;; tries++) {
+		rc = tcsd_tpm_transmit_wbuf(s->tpm, cmd);
+		if (rc != TPM_RESOURCES || tries >= 32)
+			break;
+		rc = swap_out_lru(s);
+		if (rc)
+			return rc;
+	}
+	if (rc)
+		return rc;
+	tcs_rbuf_init(&r, s->tpm->rsp, s->tpm->rsp_len);
+	tcs_rbuf_skip(&r, 10);
+	x = g_new0(Session, 1);
+	x->tpm_handle = tcs_rbuf_u32(&r);
+	x->virt = new_virt(s);
+	x->last_use = ++s->clock;
+	g_hash_table_insert(s->by_virt, GUINT_TO_POINTER(x->virt), x);
+	*virt = x->virt;
+	return 0;
+}
+
+static guint32
+free_session_slots(TcsdSessions *s, guint32 *n)
+{
+	const guint8 *data;
+	guint32 len, rc;
+	TcsRbuf r;
+
+	rc = tcsd_tpm_get_capability(s->tpm, TPM_CAP_PROPERTY, TPM_CAP_PROP_AUTHSESS, &data, &len);
+	if (rc)
+		return rc;
+	tcs_rbuf_init(&r, data, len);
+	*n = tcs_rbuf_u32(&r);
+	return tcs_rbuf_ok(&r) ? 0 : TCS_ERR(TSS_E_INTERNAL_ERROR);
+}
+
+/*
+ * Room first, then TPM_LoadContext: a TPM 1.2 (libtpms at least) consumes the
+ * saved context even when the load then fails for lack of a slot, and the
+ * session would be lost.
+ */
+static guint32
+swap_in(TcsdSessions *s, Session *x)
+{
+	TcsWbuf w;
+	TcsRbuf r;
+	guint32 rc, n = 0;
+
+	for (guint tries = 0; tries < 32; tries++) {
+		rc = free_session_slots(s, &n);
+		if (rc || n > 0)
+			break;
+		rc = swap_out_lru(s);
+		if (rc)
+			return rc;
+	}
+	if (rc)
+		return rc;
+	tcs_wbuf_init(&w, 4096);
+	tcs_tpm_command_begin(&w, TPM_TAG_RQU_COMMAND, TPM_ORD_LoadContext);
+	tcs_wbuf_u32(&w, 0);
+	tcs_wbuf_u8(&w, 0);
+	tcs_wbuf_u32(&w, (guint32)x->saved_len);
+	tcs_wbuf_bytes(&w, x->saved, x->saved_len);
+	tcs_tpm_command_end(&w);
+	rc = tcsd_tpm_transmit_wbuf(s->tpm, &w);
+	tcs_wbuf_free(&w);
+	if (rc) {
+		g_warning("cannot reload auth session 0x%08x: TPM 0x%x", x->virt, rc);
+		return rc;
+	}
+	tcs_rbuf_init(&r, s->tpm->rsp, s->tpm->rsp_len);
+	tcs_rbuf_skip(&r, 10);
+	x->tpm_handle = tcs_rbuf_u32(&r);
+	g_clear_pointer(&x->saved, g_free);
+	x->saved_len = 0;
+	g_debug("auth session 0x%08x swapped in", x->virt);
+	return 0;
+}
+
+guint32
+tcsd_sessions_translate(TcsdSessions *s, guint32 virt, guint32 *tpm_handle)
+{
+	Session *x = lookup(s, virt);
+	guint32 rc;
+
+	if (!x)
+		return TCS_ERR(TCS_E_INVALID_AUTHHANDLE);
+	x->pinned = TRUE;
+	x->last_use = ++s->clock;
+	if (!x->tpm_handle) {
+		rc = swap_in(s, x);
+		if (rc)
+			return rc;
+	}
+	*tpm_handle = x->tpm_handle;
+	return 0;
+}
+
+void
+tcsd_sessions_unpin_all(TcsdSessions *s)
+{
+	GHashTableIter it;
+	Session *x;
+
+	g_hash_table_iter_init(&it, s->by_virt);
+	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&x))
+		x->pinned = FALSE;
+}
+
+void
+tcsd_sessions_forget(TcsdSessions *s, guint32 virt)
+{
+	g_hash_table_remove(s->by_virt, GUINT_TO_POINTER(virt));
+}
+
+void
+tcsd_sessions_close(TcsdSessions *s, guint32 virt)
+{
+	Session *x = lookup(s, virt);
+	TcsRbuf r;
+
+	if (x && x->tpm_handle) {
+		(void)tcsd_tpm_flush(s->tpm, x->tpm_handle, TPM_RT_AUTH);
+	} else if (x && x->saved) {
+		/* a saved session holds one of the TPM's few context slots: free it by its count */
+		tcs_rbuf_init(&r, x->saved, x->saved_len);
+		tcs_rbuf_skip(&r, 2 + 4 + 4 + 16);
+		if (tcs_rbuf_ok(&r) && tcs_rbuf_remaining(&r) >= 4)
+			(void)tcsd_tpm_flush(s->tpm, tcs_rbuf_u32(&r), TPM_RT_CONTEXT);
+	}
+	g_hash_table_remove(s->by_virt, GUINT_TO_POINTER(virt));
+}

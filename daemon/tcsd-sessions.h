@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Authorisation sessions (OIAP, OSAP, DSAP) with virtual handles. A TPM 1.2
+ * holds few sessions (16 on swtpm); when it is full, the least recently used
+ * session not needed by the current command is saved with TPM_SaveContext
+ * and comes back with TPM_LoadContext the next time its client uses it. The
+ * client's handle never changes.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "tcs-buf.h"
+#include "tcsd-tpm.h"
+
+typedef struct _TcsdSessions TcsdSessions;
+
+TcsdSessions *tcsd_sessions_new(TcsdTpm *tpm);
+void tcsd_sessions_free(TcsdSessions *s);
+/*
+ * Send a complete session-opening command (OIAP/OSAP/DSAP), making room in
+ * the TPM if it is full. On success the reply is in the TPM's buffer and
+ * *virt is the handle to give the client in place of the TPM's.
+ */
+guint32 tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, guint32 *virt);
+/* The TPM handle behind a client's handle, loading the session if saved; pinned until unpin_all. */
+guint32 tcsd_sessions_translate(TcsdSessions *s, guint32 virt, guint32 *tpm_handle);
+void tcsd_sessions_unpin_all(TcsdSessions *s);
+/* The TPM ended the session (continueAuthSession FALSE or a failed command). */
+void tcsd_sessions_forget(TcsdSessions *s, guint32 virt);
+/* The client is done with it: flush it from the TPM (or drop its saved context). */
+void tcsd_sessions_close(TcsdSessions *s, guint32 virt);
+guint tcsd_sessions_count(TcsdSessions *s);
