@@ -271,7 +271,7 @@ run(int argc, char **argv)
 	}
 	tcsd_contexts_init(&d);
 	d.keys = tcsd_keys_new(d.tpm);
-	d.sessions = tcsd_sessions_new(d.tpm);
+	d.sessions = tcsd_sessions_new(d.tpm, d.keys);
 	d.uuid_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	loop = g_main_loop_new(d.main_context, FALSE);

@@ -24,13 +24,13 @@ check_session_limit(TcsdRequest *rq)
 
 /* Send a session command, record the session, and copy handle + nonces to the reply. */
 static guint32
-open_session(TcsdRequest *rq, TcsWbuf *cmd, guint n_nonces)
+open_session(TcsdRequest *rq, TcsWbuf *cmd, const TcsdSessionEntity *entity, guint n_nonces)
 {
 	TcsdTpm *tpm = rq->d->tpm;
 	TcsRbuf r;
 	guint32 rc, handle;
 
-	rc = tcsd_sessions_open(rq->d->sessions, cmd, &handle);
+	rc = tcsd_sessions_open(rq->d->sessions, cmd, entity, &handle);
 	if (rc)
 		return rc;
 	tcs_rbuf_init(&r, tpm->rsp, tpm->rsp_len);
@@ -61,7 +61,7 @@ tcsd_op_oiap(TcsdRequest *rq)
 	tcs_wbuf_init(&cmd, 64);
 	tcs_tpm_command_begin(&cmd, TPM_TAG_RQU_COMMAND, TPM_ORD_OIAP);
 	tcs_tpm_command_end(&cmd);
-	rc = open_session(rq, &cmd, 1);
+	rc = open_session(rq, &cmd, NULL, 1);
 	tcs_wbuf_free(&cmd);
 	return rc;
 }
@@ -72,6 +72,7 @@ tcsd_op_osap(TcsdRequest *rq)
 	guint8 nonce[20];
 	guint16 type;
 	guint32 ctx, value, rc;
+	TcsdSessionEntity entity = {FALSE, 0};
 	TcsWbuf cmd;
 
 	if (tcs_packet_get_u32(rq->in, &ctx) || tcs_packet_get_u16(rq->in, &type) ||
@@ -81,8 +82,10 @@ tcsd_op_osap(TcsdRequest *rq)
 	rc = check_session_limit(rq);
 	if (rc)
 		return rc;
+	entity.value = value;
 	/* a session bound to a key names the key by its TPM slot */
 	if ((type & 0xff) == TPM_ET_KEYHANDLE) {
+		entity.is_key = TRUE;
 		if (!tcsd_keys_is_reserved(value) && !tcsd_context_has_key(rq->ctx, value))
 			return TCS_ERR(TCS_E_INVALID_KEY);
 		rc = tcsd_keys_translate(rq->d->keys, value, &value);
@@ -95,7 +98,7 @@ tcsd_op_osap(TcsdRequest *rq)
 	tcs_wbuf_u32(&cmd, value);
 	tcs_wbuf_bytes(&cmd, nonce, sizeof(nonce));
 	tcs_tpm_command_end(&cmd);
-	rc = open_session(rq, &cmd, 2);
+	rc = open_session(rq, &cmd, &entity, 2);
 	tcs_wbuf_free(&cmd);
 	return rc;
 }

@@ -15,10 +15,12 @@ typedef struct {
 	gsize saved_len;
 	guint64 last_use;
 	gboolean pinned;
+	TcsdSessionEntity entity;
 } Session;
 
 struct _TcsdSessions {
 	TcsdTpm *tpm;
+	TcsdKeyCache *keys;
 	GHashTable *by_virt; /* virtual handle -> Session */
 	guint64 clock;
 };
@@ -31,10 +33,11 @@ session_free(Session *x)
 }
 
 TcsdSessions *
-tcsd_sessions_new(TcsdTpm *tpm)
+tcsd_sessions_new(TcsdTpm *tpm, TcsdKeyCache *keys)
 {
 	TcsdSessions *s = g_new0(TcsdSessions, 1);
 	s->tpm = tpm;
+	s->keys = keys;
 	s->by_virt = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
 					   (GDestroyNotify)session_free);
 	return s;
@@ -121,7 +124,7 @@ new_virt(TcsdSessions *s)
 }
 
 guint32
-tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, guint32 *virt)
+tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, const TcsdSessionEntity *entity, guint32 *virt)
 {
 	Session *x;
 	TcsRbuf r;
@@ -144,6 +147,8 @@ tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, guint32 *virt)
 	x = g_new0(Session, 1);
 	x->tpm_handle = tcs_rbuf_u32(&r);
 	x->virt = new_virt(s);
+	if (entity)
+		x->entity = *entity;
 	x->last_use = ++s->clock;
 	g_hash_table_insert(s->by_virt, GUINT_TO_POINTER(x->virt), x);
 	*virt = x->virt;
@@ -175,8 +180,14 @@ swap_in(TcsdSessions *s, Session *x)
 {
 	TcsWbuf w;
 	TcsRbuf r;
-	guint32 rc, n = 0;
+	guint32 rc, n = 0, entity_handle = x->entity.value;
 
+	/* an OSAP/DSAP session on a key comes back only with that key loaded, by its handle */
+	if (x->entity.is_key) {
+		rc = tcsd_keys_translate(s->keys, x->entity.value, &entity_handle);
+		if (rc)
+			return rc;
+	}
 	for (guint tries = 0; tries < 32; tries++) {
 		rc = free_session_slots(s, &n);
 		if (rc || n > 0)
@@ -189,7 +200,7 @@ swap_in(TcsdSessions *s, Session *x)
 		return rc;
 	tcs_wbuf_init(&w, 4096);
 	tcs_tpm_command_begin(&w, TPM_TAG_RQU_COMMAND, TPM_ORD_LoadContext);
-	tcs_wbuf_u32(&w, 0);
+	tcs_wbuf_u32(&w, entity_handle);
 	tcs_wbuf_u8(&w, 0);
 	tcs_wbuf_u32(&w, (guint32)x->saved_len);
 	tcs_wbuf_bytes(&w, x->saved, x->saved_len);

@@ -11,18 +11,26 @@
 #include <glib.h>
 
 #include "tcs-buf.h"
+#include "tcsd-keys.h"
 #include "tcsd-tpm.h"
 
 typedef struct _TcsdSessions TcsdSessions;
 
-TcsdSessions *tcsd_sessions_new(TcsdTpm *tpm);
+TcsdSessions *tcsd_sessions_new(TcsdTpm *tpm, TcsdKeyCache *keys);
 void tcsd_sessions_free(TcsdSessions *s);
+/* What an OSAP/DSAP session is bound to: the TPM checks it when the session is reloaded. */
+typedef struct {
+	gboolean is_key;   /* value is a TCS key handle, translated at reload time */
+	guint32 value;     /* key handle, NV index, counter id, … */
+} TcsdSessionEntity;
+
 /*
  * Send a complete session-opening command (OIAP/OSAP/DSAP), making room in
  * the TPM if it is full. On success the reply is in the TPM's buffer and
  * *virt is the handle to give the client in place of the TPM's.
  */
-guint32 tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, guint32 *virt);
+guint32 tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, const TcsdSessionEntity *entity,
+			   guint32 *virt);
 /* The TPM handle behind a client's handle, loading the session if saved; pinned until unpin_all. */
 guint32 tcsd_sessions_translate(TcsdSessions *s, guint32 virt, guint32 *tpm_handle);
 void tcsd_sessions_unpin_all(TcsdSessions *s);
