@@ -34,6 +34,8 @@ static const struct {
 	{23, tcsd_op_oiap},
 	{24, tcsd_op_osap},
 	{29, tcsd_op_terminate_handle},
+	{31, tcsd_op_extend},
+	{32, tcsd_op_pcr_read},
 	{66, tcsd_op_physical_presence},
 	{86, tcsd_op_get_credential},
 	{101, tcsd_op_enum_registered_keys},

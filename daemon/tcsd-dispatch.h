@@ -48,6 +48,8 @@ guint32 tcsd_op_terminate_handle(TcsdRequest *rq);
 guint32 tcsd_op_take_ownership(TcsdRequest *rq);
 guint32 tcsd_op_make_identity(TcsdRequest *rq);
 guint32 tcsd_op_physical_presence(TcsdRequest *rq);
+guint32 tcsd_op_extend(TcsdRequest *rq);
+guint32 tcsd_op_pcr_read(TcsdRequest *rq);
 guint32 tcsd_op_log_pcr_event(TcsdRequest *rq);
 guint32 tcsd_op_get_pcr_event(TcsdRequest *rq);
 guint32 tcsd_op_get_pcr_event_by_pcr(TcsdRequest *rq);

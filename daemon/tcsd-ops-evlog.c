@@ -62,6 +62,43 @@ pcr_is_external(TcsdDaemon *d, guint32 pcr)
 	return pcr < 32 && (mask & (1u << pcr));
 }
 
+/*
+ * Extend and PcrRead check the PCR index before the TPM sees it, as TrouSerS
+ * does: an index the TPM does not have is TSS_E_BAD_PARAMETER (not the TPM's
+ * TPM_BADINDEX), and a PCR configured as firmware_pcrs / kernel_pcrs cannot
+ * be extended through tcsd (TSS_E_FAIL), or its external log would no longer
+ * replay to its value.
+ */
+static guint32
+pcr_checked_passthrough(TcsdRequest *rq, gboolean extend)
+{
+	TcsPacketReader peek = *rq->in;
+	guint32 ctx, pcr;
+
+	if (tcs_packet_get_u32(&peek, &ctx) || tcs_packet_get_u32(&peek, &pcr))
+		return TCS_ERR(TSS_E_INTERNAL_ERROR);
+	if (pcr >= TCSD_EVLOG_PCRS)
+		return TCS_ERR(TSS_E_BAD_PARAMETER);
+	if (extend && pcr_is_external(rq->d, pcr)) {
+		g_message("refused Extend of PCR %u (firmware_pcrs / kernel_pcrs) from %s", pcr,
+			  rq->peer->addr);
+		return TCS_ERR(TSS_E_FAIL);
+	}
+	return tcsd_run_passthrough(rq);
+}
+
+guint32
+tcsd_op_extend(TcsdRequest *rq)
+{
+	return pcr_checked_passthrough(rq, TRUE);
+}
+
+guint32
+tcsd_op_pcr_read(TcsdRequest *rq)
+{
+	return pcr_checked_passthrough(rq, FALSE);
+}
+
 guint32
 tcsd_op_log_pcr_event(TcsdRequest *rq)
 {
@@ -72,8 +109,11 @@ tcsd_op_log_pcr_event(TcsdRequest *rq)
 
 	if (tcs_packet_get_u32(rq->in, &ctx) || tcs_packet_get_pcr_event(rq->in, &ev))
 		return TCS_ERR(TSS_E_INTERNAL_ERROR);
-	if (ev.pcr_index >= TCSD_EVLOG_PCRS || pcr_is_external(rq->d, ev.pcr_index))
+	if (ev.pcr_index >= TCSD_EVLOG_PCRS)
 		return TCS_ERR(TSS_E_BAD_PARAMETER);
+	/* as TrouSerS: the firmware's / kernel's PCRs are not the TCS log's */
+	if (pcr_is_external(rq->d, ev.pcr_index))
+		return TCS_ERR(TSS_E_FAIL);
 	if (ev.event_len > TCSD_EVLOG_MAX_EVENT_DATA || ev.pcr_value_len > TCSD_EVLOG_MAX_PCR_VALUE)
 		return TCS_ERR(TSS_E_BAD_PARAMETER);
 	if (log->total >= TCSD_EVLOG_MAX_EVENTS)

@@ -123,6 +123,22 @@ new_virt(TcsdSessions *s)
 	return h;
 }
 
+/* free saved-context entries of the TPM (TPM_CAP_PROP_CONTEXT) */
+static guint32
+free_context_slots(TcsdSessions *s, guint32 *n)
+{
+	const guint8 *data;
+	guint32 len, rc;
+	TcsRbuf r;
+
+	rc = tcsd_tpm_get_capability(s->tpm, TPM_CAP_PROPERTY, TPM_CAP_PROP_CONTEXT, &data, &len);
+	if (rc)
+		return rc;
+	tcs_rbuf_init(&r, data, len);
+	*n = tcs_rbuf_u32(&r);
+	return tcs_rbuf_ok(&r) ? 0 : TCS_ERR(TSS_E_INTERNAL_ERROR);
+}
+
 guint32
 tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, const TcsdSessionEntity *entity, guint32 *virt)
 {
@@ -133,9 +149,18 @@ tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, const TcsdSessionEntity *entit
 	if (g_hash_table_size(s->by_virt) >= TCSD_SESSIONS_MAX)
 		return TPM_RESOURCES;
 	for (guint tries = 0;; tries++) {
+		guint32 free_ctx = 0;
+
 		rc = tcsd_tpm_transmit_wbuf(s->tpm, cmd);
 		if (rc != TPM_RESOURCES || tries >= 32)
 			break;
+		/*
+		 * Admission control: a new session may push another one out only
+		 * while a saved-context entry stays free afterwards, so every open
+		 * session can still be swapped back in (swap_in saves one first).
+		 */
+		if (free_context_slots(s, &free_ctx) == 0 && free_ctx < 2)
+			return TPM_RESOURCES;
 		rc = swap_out_lru(s);
 		if (rc)
 			return rc;

@@ -222,6 +222,7 @@ enum {
 #define TPM_CAP_PROP_KEYS 0x104u
 #define TPM_CAP_PROP_MAX_AUTHSESS 0x10du
 #define TPM_CAP_PROP_AUTHSESS 0x10au /* free auth session slots */
+#define TPM_CAP_PROP_CONTEXT 0x112u /* free saved-context entries */
 #define TPM_CAP_PROP_MAX_KEYS 0x110u
 #define TPM_CAP_FLAG_PERMANENT 0x108u
 #define TPM_CAP_FLAG_VOLATILE 0x109u

@@ -17,12 +17,12 @@
 #
 # File ownership: TrouSerS opens system.data while still root (before it
 # drops to user tss) and so creates it root:root 0600. Our tcsd reads and
-# writes the file only after dropping to tss, and refuses to start on a store
-# it cannot read ("cannot load system persistent storage ...: Permission
-# denied") rather than start empty. A migration from TrouSerS therefore needs
-# `chown tss:tss /var/lib/tpm/system.data` (done explicitly below). Our tcsd
-# writes by temp file + rename, so after it the file is tss:tss 0600, which
-# TrouSerS (opening it as root) reads fine.
+# writes the file only after dropping to tss; while still root at start-up it
+# hands an existing store to tss (fchown, mode 0600), so the migration needs
+# no manual `chown tss:tss /var/lib/tpm/system.data` - checked below: the
+# file TrouSerS left is root-owned, ours starts on it and it is tss's after.
+# Our tcsd writes by temp file + rename (tss:tss 0600), which TrouSerS
+# (opening it as root) reads fine.
 #
 # Usage: test-ps-compat.sh [PROGRAM]   (PROGRAM: the tspi-ps-compat helper,
 #        default $TCS_BUILD_DIR/tests/integration/tspi/tspi-ps-compat)
@@ -90,14 +90,18 @@ switch_daemon() {
     # power cycle only: tcs_power_cycle restarts no daemon without a flavour
     TCS_TCSD_FLAVOUR=
     tcs_power_cycle || { fail "TPM power cycle"; return 1; }
-    if [ "$1" = ours ] && [ "$(stat -c %U "$PS" 2>/dev/null)" != tss ]; then
-        # migration from TrouSerS: its file is root:root 0600, ours runs as tss
-        chown tss:tss "$PS" && echo "      chown tss:tss system.data (migration from TrouSerS)"
-    fi
     if tcs_start_tcsd "$1"; then
         ok "$1 tcsd starts on the existing system.data and TPM"
     else
         fail "$1 tcsd does not start"; return 1
+    fi
+    # migration from TrouSerS: ours adopts the root-owned file at start-up
+    if [ "$1" = ours ]; then
+        if [ "$(stat -c '%U:%G %a' "$PS")" = "tss:tss 600" ]; then
+            ok "ours handed system.data to tss (0600) at start-up"
+        else
+            fail "system.data not adopted by ours: $(ps_info)"
+        fi
     fi
 }
 
@@ -109,6 +113,12 @@ if tcs_start_tcsd trousers && tcs_take_ownership; then
     ok "TrouSerS tcsd up, TPM owned (well-known secrets)"
     run_helper "register set 1 (TrouSerS writes)" create 1
     run_helper "use set 1" use 1
+    # what a migration starts from (TrouSerS 0.3.15 creates it as root)
+    if [ "$(stat -c %U "$PS")" = root ]; then
+        ok "TrouSerS left system.data owned by root ($(ps_info))"
+    else
+        echo "      note: TrouSerS' system.data is not root-owned here: $(ps_info)"
+    fi
 else
     fail "TrouSerS tcsd / take ownership"; tcs_dump_logs; exit 1
 fi

@@ -81,8 +81,10 @@ test_pcrs(TSS_HCONTEXT ctx, TSS_HTPM tpm)
 	for (UINT32 i = 0; i < 24; i++)
 		n_ok += pcr_read(ctx, tpm, i, v) == 0;
 	tt_ok(n_ok == 24, "PcrRead of PCR 0..23 (%u succeeded)", n_ok);
+	/* TrouSerS checks the index itself: TSS_E_BAD_PARAMETER (0x2003); our tcsd
+	 * passes it to the TPM: TPM_BADINDEX (0x2). Either way it must fail. */
 	rc = pcr_read(ctx, tpm, 24, v);
-	tt_ok(rc != 0, "PcrRead 24 fails (0x%x)", rc);
+	tt_ok(rc == TT_TCS_E_BAD_PARAMETER || rc == TPM_E_BADINDEX, "PcrRead 24 fails (0x%x)", rc);
 
 	tt_rc(pcr_read(ctx, tpm, 16, before), 0, "PcrRead 16");
 	tt_sha1("tspi-pcr extend", 15, data);
