@@ -58,7 +58,9 @@ run_helper() {
     local name=$1 rc t0 t1
     shift
     t0=$(date +%s%N)
-    (cd "$W" && TSPI_TEST_DAEMON=$TCS_TCSD_FLAVOUR exec timeout 120 "$PROG" "$@") \
+    (cd "$W" && TSPI_TEST_DAEMON=$TCS_TCSD_FLAVOUR \
+        LSAN_OPTIONS="suppressions=$TCS_SOURCE_DIR/tests/data/lsan-libtspi.supp" \
+        exec timeout 120 "$PROG" "$@") \
         </dev/null >"$W/.out" 2>&1
     rc=$?
     t1=$(date +%s%N)

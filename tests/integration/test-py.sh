@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test-py.sh SCRIPT [--owned] - run a python wire-level test (py/) against our
-# tcsd on a fresh swtpm; --owned takes ownership first (well-known secrets).
+# test-py.sh SCRIPT [--owned] [--conf 'key = value']... - run a python
+# wire-level test (py/) against our tcsd on a fresh swtpm; --owned takes
+# ownership first (well-known secrets); --conf adds tcsd.conf lines.
 # Afterwards the daemon must still run and stop cleanly, with a clean log.
 # Extra tcsd.conf lines: TCS_TCSD_EXTRA_CONF. Exit: 0 pass, 1 fail, 77 skip.
 set -u
@@ -8,7 +9,16 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tcs-harness.sh
 . "$HERE/tcs-harness.sh"
 SCRIPT=$1; shift
-OWNED=0; [ "${1:-}" = --owned ] && OWNED=1
+OWNED=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --owned) OWNED=1; shift ;;
+        --conf) TCS_TCSD_EXTRA_CONF="${TCS_TCSD_EXTRA_CONF:+$TCS_TCSD_EXTRA_CONF
+}$2"; shift 2 ;;
+        *) echo "usage: $0 SCRIPT [--owned] [--conf LINE]..." >&2; exit 2 ;;
+    esac
+done
+export TCS_TCSD_EXTRA_CONF
 tcs_require swtpm swtpm_setup swtpm_bios swtpm_ioctl python3
 [ -x "$TCS_BUILD_DIR/daemon/tcsd" ] || { echo "SKIP: tcsd not built" >&2; exit 77; }
 tcs_harness_init || exit 1
