@@ -20,6 +20,7 @@ struct _TcsdKey {
 	guint refs;
 	guint64 last_use;
 	gboolean pinned;
+	gboolean authless; /* the TPM loaded it without parent authorisation */
 };
 
 struct _TcsdKeyCache {
@@ -259,6 +260,22 @@ tcsd_keys_load(TcsdKeyCache *c, guint32 parent, const guint8 *blob, gsize len,
 
 	if (g_hash_table_size(c->keys) >= TCSD_KEYS_MAX)
 		return TCS_ERR(TSS_E_OUTOFMEMORY);
+	/*
+	 * The same blob under the same parent, loaded before without authorisation
+	 * (so the TPM has shown none is needed): share that slot.
+	 */
+	if (!auth) {
+		GHashTableIter it;
+		g_hash_table_iter_init(&it, c->keys);
+		while (g_hash_table_iter_next(&it, NULL, (gpointer *)&k)) {
+			if (k->authless && k->parent == parent && k->blob_len == len &&
+			    memcmp(k->blob, blob, len) == 0) {
+				k->refs++;
+				*ret_handle = k->tcs_handle;
+				return 0;
+			}
+		}
+	}
 	if (pk)
 		pk->pinned = TRUE;
 	rc = parent_tpm_handle(c, parent, &parent_tpm, 0);
@@ -302,6 +319,7 @@ tcsd_keys_load(TcsdKeyCache *c, guint32 parent, const guint8 *blob, gsize len,
 	k->blob = g_memdup2(blob, len);
 	k->blob_len = len;
 	k->refs = 1;
+	k->authless = auth == NULL;
 	k->last_use = ++c->clock;
 	g_hash_table_insert(c->keys, GUINT_TO_POINTER(k->tcs_handle), k);
 	*ret_handle = k->tcs_handle;

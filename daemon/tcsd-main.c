@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -175,6 +176,23 @@ detach(GError **error)
 	return TRUE;
 }
 
+/* One descriptor per client: take what the hard limit allows. */
+static void
+raise_fd_limit(guint max_connections)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max_connections + 64)
+		g_warning("max_connections is %u but only %lu file descriptors are allowed",
+			  max_connections, (unsigned long)rl.rlim_cur);
+}
+
 static gboolean
 on_signal(gpointer data)
 {
@@ -211,6 +229,7 @@ run(int argc, char **argv)
 		return 1;
 	}
 	d.config = config;
+	raise_fd_limit(config->max_connections);
 	d.main_context = g_main_context_default();
 	d.ps_path = config->system_ps_file;
 	ps_dir = g_path_get_dirname(d.ps_path);
