@@ -97,52 +97,19 @@ tcsd_keys_count_loaded(TcsdKeyCache *c)
 static guint32
 swap_out(TcsdKeyCache *c, TcsdKey *k)
 {
-	static const guint8 label[16] = "tcsd-key-swap";
-	TcsWbuf w;
-	TcsRbuf r;
-	guint32 rc, n;
-	const guint8 *p;
+	guint32 rc;
 
-	tcs_wbuf_init(&w, 64);
-	tcs_tpm_command_begin(&w, TPM_TAG_RQU_COMMAND, TPM_ORD_SaveContext);
-	tcs_wbuf_u32(&w, k->tpm_handle);
-	tcs_wbuf_u32(&w, TPM_RT_KEY);
-	tcs_wbuf_bytes(&w, label, sizeof(label));
-	tcs_tpm_command_end(&w);
-	rc = tcsd_tpm_transmit_wbuf(c->tpm, &w);
-	tcs_wbuf_free(&w);
+	g_clear_pointer(&k->saved, g_free);
+	rc = tcsd_tpm_save_context(c->tpm, k->tpm_handle, TPM_RT_KEY, &k->saved, &k->saved_len);
 	if (rc) {
 		g_warning("cannot save key context of 0x%08x: TPM 0x%x", k->tcs_handle, rc);
 		return rc;
 	}
-	tcs_rbuf_init(&r, c->tpm->rsp, c->tpm->rsp_len);
-	tcs_rbuf_skip(&r, 10);
-	n = tcs_rbuf_u32(&r);
-	p = tcs_rbuf_take(&r, n);
-	if (!p)
-		return TCS_ERR(TSS_E_INTERNAL_ERROR);
-	g_free(k->saved);
-	k->saved = g_memdup2(p, n);
-	k->saved_len = n;
+	/* unlike a session, a saved key stays loaded until flushed */
 	(void)tcsd_tpm_flush(c->tpm, k->tpm_handle, TPM_RT_KEY);
 	g_debug("key 0x%08x swapped out of slot 0x%08x", k->tcs_handle, k->tpm_handle);
 	k->tpm_handle = 0;
 	return 0;
-}
-
-static guint32
-free_slots(TcsdKeyCache *c, guint32 *n)
-{
-	const guint8 *data;
-	guint32 len, rc;
-	TcsRbuf r;
-
-	rc = tcsd_tpm_get_capability(c->tpm, TPM_CAP_PROPERTY, TPM_CAP_PROP_KEYS, &data, &len);
-	if (rc)
-		return rc;
-	tcs_rbuf_init(&r, data, len);
-	*n = tcs_rbuf_u32(&r);
-	return tcs_rbuf_ok(&r) ? 0 : TCS_ERR(TSS_E_INTERNAL_ERROR);
 }
 
 /* Evict least recently used unpinned keys until the TPM has a free key slot. */
@@ -154,7 +121,7 @@ make_room(TcsdKeyCache *c)
 		TcsdKey *k, *lru = NULL;
 		guint32 n = 0, rc;
 
-		rc = free_slots(c, &n);
+		rc = tcsd_tpm_get_property(c->tpm, TPM_CAP_PROP_KEYS, &n);
 		if (rc)
 			return rc;
 		if (n > 0)
@@ -201,8 +168,6 @@ parent_tpm_handle(TcsdKeyCache *c, guint32 parent, guint32 *tpm, guint depth)
 static guint32
 ensure_loaded(TcsdKeyCache *c, TcsdKey *k, guint depth)
 {
-	TcsWbuf w;
-	TcsRbuf r;
 	guint32 rc;
 
 	k->last_use = ++c->clock;
@@ -215,22 +180,11 @@ ensure_loaded(TcsdKeyCache *c, TcsdKey *k, guint depth)
 	rc = make_room(c);
 	if (rc)
 		return rc;
-	tcs_wbuf_init(&w, 8192);
-	tcs_tpm_command_begin(&w, TPM_TAG_RQU_COMMAND, TPM_ORD_LoadContext);
-	tcs_wbuf_u32(&w, 0);
-	tcs_wbuf_u8(&w, 0);
-	tcs_wbuf_u32(&w, (guint32)k->saved_len);
-	tcs_wbuf_bytes(&w, k->saved, k->saved_len);
-	tcs_tpm_command_end(&w);
-	rc = tcsd_tpm_transmit_wbuf(c->tpm, &w);
-	tcs_wbuf_free(&w);
+	rc = tcsd_tpm_load_context(c->tpm, 0, k->saved, k->saved_len, &k->tpm_handle);
 	if (rc) {
 		g_warning("cannot reload key 0x%08x: TPM 0x%x", k->tcs_handle, rc);
 		return rc == TPM_NOSPACE ? rc : TCS_ERR(TCS_E_KM_LOADFAILED);
 	}
-	tcs_rbuf_init(&r, c->tpm->rsp, c->tpm->rsp_len);
-	tcs_rbuf_skip(&r, 10);
-	k->tpm_handle = tcs_rbuf_u32(&r);
 	g_clear_pointer(&k->saved, g_free);
 	k->saved_len = 0;
 	g_debug("key 0x%08x swapped into slot 0x%08x", k->tcs_handle, k->tpm_handle);

@@ -68,13 +68,9 @@ lookup(TcsdSessions *s, guint32 virt)
 static guint32
 swap_out_lru(TcsdSessions *s)
 {
-	static const guint8 label[16] = "tcsd-auth-swap";
 	GHashTableIter it;
 	Session *x, *lru = NULL;
-	TcsWbuf w;
-	TcsRbuf r;
-	guint32 rc, n;
-	const guint8 *p;
+	guint32 rc;
 
 	g_hash_table_iter_init(&it, s->by_virt);
 	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&x))
@@ -82,31 +78,17 @@ swap_out_lru(TcsdSessions *s)
 			lru = x;
 	if (!lru)
 		return TPM_RESOURCES;
-	tcs_wbuf_init(&w, 64);
-	tcs_tpm_command_begin(&w, TPM_TAG_RQU_COMMAND, TPM_ORD_SaveContext);
-	tcs_wbuf_u32(&w, lru->tpm_handle);
-	tcs_wbuf_u32(&w, TPM_RT_AUTH);
-	tcs_wbuf_bytes(&w, label, sizeof(label));
-	tcs_tpm_command_end(&w);
-	rc = tcsd_tpm_transmit_wbuf(s->tpm, &w);
-	tcs_wbuf_free(&w);
+	/*
+	 * Saving a session takes it out of the TPM; flushing its handle now would
+	 * also invalidate the saved context.
+	 */
+	rc = tcsd_tpm_save_context(s->tpm, lru->tpm_handle, TPM_RT_AUTH, &lru->saved,
+				   &lru->saved_len);
 	if (rc) {
 		/* no room for another saved context either: the TPM is really full */
 		g_debug("cannot save auth session 0x%08x: TPM 0x%x", lru->virt, rc);
 		return TPM_RESOURCES;
 	}
-	tcs_rbuf_init(&r, s->tpm->rsp, s->tpm->rsp_len);
-	tcs_rbuf_skip(&r, 10);
-	n = tcs_rbuf_u32(&r);
-	p = tcs_rbuf_take(&r, n);
-	if (!p)
-		return TCS_ERR(TSS_E_INTERNAL_ERROR);
-	lru->saved = g_memdup2(p, n);
-	lru->saved_len = n;
-	/*
-	 * Saving a session takes it out of the TPM; flushing its handle now would
-	 * also invalidate the saved context.
-	 */
 	g_debug("auth session 0x%08x swapped out", lru->virt);
 	lru->tpm_handle = 0;
 	return 0;
@@ -121,22 +103,6 @@ new_virt(TcsdSessions *s)
 		h = g_random_int();
 	} while (h == 0 || (h & 0xFFFFFF00u) == 0x40000000u || lookup(s, h));
 	return h;
-}
-
-/* free saved-context entries of the TPM (TPM_CAP_PROP_CONTEXT) */
-static guint32
-free_context_slots(TcsdSessions *s, guint32 *n)
-{
-	const guint8 *data;
-	guint32 len, rc;
-	TcsRbuf r;
-
-	rc = tcsd_tpm_get_capability(s->tpm, TPM_CAP_PROPERTY, TPM_CAP_PROP_CONTEXT, &data, &len);
-	if (rc)
-		return rc;
-	tcs_rbuf_init(&r, data, len);
-	*n = tcs_rbuf_u32(&r);
-	return tcs_rbuf_ok(&r) ? 0 : TCS_ERR(TSS_E_INTERNAL_ERROR);
 }
 
 guint32
@@ -159,7 +125,7 @@ tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, const TcsdSessionEntity *entit
 		 * while a saved-context entry stays free afterwards, so every open
 		 * session can still be swapped back in (swap_in saves one first).
 		 */
-		if (free_context_slots(s, &free_ctx) == 0 && free_ctx < 2)
+		if (tcsd_tpm_get_property(s->tpm, TPM_CAP_PROP_CONTEXT, &free_ctx) == 0 && free_ctx < 2)
 			return TPM_RESOURCES;
 		rc = swap_out_lru(s);
 		if (rc)
@@ -180,21 +146,6 @@ tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, const TcsdSessionEntity *entit
 	return 0;
 }
 
-static guint32
-free_session_slots(TcsdSessions *s, guint32 *n)
-{
-	const guint8 *data;
-	guint32 len, rc;
-	TcsRbuf r;
-
-	rc = tcsd_tpm_get_capability(s->tpm, TPM_CAP_PROPERTY, TPM_CAP_PROP_AUTHSESS, &data, &len);
-	if (rc)
-		return rc;
-	tcs_rbuf_init(&r, data, len);
-	*n = tcs_rbuf_u32(&r);
-	return tcs_rbuf_ok(&r) ? 0 : TCS_ERR(TSS_E_INTERNAL_ERROR);
-}
-
 /*
  * Room first, then TPM_LoadContext: a TPM 1.2 (libtpms at least) consumes the
  * saved context even when the load then fails for lack of a slot, and the
@@ -203,8 +154,6 @@ free_session_slots(TcsdSessions *s, guint32 *n)
 static guint32
 swap_in(TcsdSessions *s, Session *x)
 {
-	TcsWbuf w;
-	TcsRbuf r;
 	guint32 rc, n = 0, entity_handle = x->entity.value;
 
 	/* an OSAP/DSAP session on a key comes back only with that key loaded, by its handle */
@@ -214,7 +163,7 @@ swap_in(TcsdSessions *s, Session *x)
 			return rc;
 	}
 	for (guint tries = 0; tries < 32; tries++) {
-		rc = free_session_slots(s, &n);
+		rc = tcsd_tpm_get_property(s->tpm, TPM_CAP_PROP_AUTHSESS, &n);
 		if (rc || n > 0)
 			break;
 		rc = swap_out_lru(s);
@@ -223,22 +172,11 @@ swap_in(TcsdSessions *s, Session *x)
 	}
 	if (rc)
 		return rc;
-	tcs_wbuf_init(&w, 4096);
-	tcs_tpm_command_begin(&w, TPM_TAG_RQU_COMMAND, TPM_ORD_LoadContext);
-	tcs_wbuf_u32(&w, entity_handle);
-	tcs_wbuf_u8(&w, 0);
-	tcs_wbuf_u32(&w, (guint32)x->saved_len);
-	tcs_wbuf_bytes(&w, x->saved, x->saved_len);
-	tcs_tpm_command_end(&w);
-	rc = tcsd_tpm_transmit_wbuf(s->tpm, &w);
-	tcs_wbuf_free(&w);
+	rc = tcsd_tpm_load_context(s->tpm, entity_handle, x->saved, x->saved_len, &x->tpm_handle);
 	if (rc) {
 		g_warning("cannot reload auth session 0x%08x: TPM 0x%x", x->virt, rc);
 		return rc;
 	}
-	tcs_rbuf_init(&r, s->tpm->rsp, s->tpm->rsp_len);
-	tcs_rbuf_skip(&r, 10);
-	x->tpm_handle = tcs_rbuf_u32(&r);
 	g_clear_pointer(&x->saved, g_free);
 	x->saved_len = 0;
 	g_debug("auth session 0x%08x swapped in", x->virt);

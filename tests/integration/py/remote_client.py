@@ -9,17 +9,13 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcsd_wire import ORD, Conn, parse, pbyte, u32  # noqa: E402
+from tcsd_wire import Tap, ORD, Conn, parse, pbyte, u32  # noqa: E402
 
 host, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-count = failures = 0
 
 
-def check(name, cond, detail=""):
-    global count, failures
-    count += 1
-    print(("ok" if cond else "not ok") + f" {count} - {name} {detail}".rstrip())
-    failures += 0 if cond else 1
+TAP = Tap()
+check = TAP.check
 
 
 if mode == "none":
@@ -45,5 +41,4 @@ else:
     check("remote OwnerClear refused (owner class)", res == 0x2002, hex(res))
     res, _, p = parse(c.call(ORD["GETRANDOM"], [u32(ctx), u32(8)]))
     check("remote connection still served after refusals", res == 0, hex(res))
-print(f"1..{count}")
-sys.exit(1 if failures else 0)
+sys.exit(TAP.done())

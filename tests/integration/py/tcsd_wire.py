@@ -83,3 +83,21 @@ class Conn:
 
     def close(self):
         self.s.close()
+
+
+class Tap:
+    """TAP-style checks for the wire tests: ok/not ok lines, a plan, an exit code."""
+
+    def __init__(self):
+        self.count = 0
+        self.failures = 0
+
+    def check(self, name, cond, detail=""):
+        self.count += 1
+        self.failures += 0 if cond else 1
+        print(("ok" if cond else "not ok") + f" {self.count} - {name} {detail}".rstrip(), flush=True)
+        return cond
+
+    def done(self):
+        print(f"1..{self.count}")
+        return 1 if self.failures else 0

@@ -14,23 +14,15 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcsd_wire import (ORD, T_AUTH, T_PBYTE, T_UINT16, Conn, packet, parse,  # noqa: E402
+from tcsd_wire import (Tap, ORD, T_AUTH, T_PBYTE, T_UINT16, Conn, packet, parse,  # noqa: E402
                        pbyte, u16, u32)
 
 PORT = int(os.environ["TSS_TCSD_PORT"])
 TIMEOUT_MS = int(os.environ.get("TCS_REQUEST_TIMEOUT_MS", "1500"))
-failures = 0
-count = 0
 
 
-def check(name, cond, detail=""):
-    global failures, count
-    count += 1
-    if cond:
-        print(f"ok {count} - {name}")
-    else:
-        failures += 1
-        print(f"not ok {count} - {name} {detail}")
+TAP = Tap()
+check = TAP.check
 
 
 def error_or_closed(reply, expect=None):
@@ -194,5 +186,4 @@ check("300 random packets later the daemon serves", healthy())
 time.sleep(0.5)
 check("TPM auth sessions back to baseline", tpm_handles(2) == base_auth, f"({tpm_handles(2)} vs {base_auth})")
 check("TPM key slots back to baseline", tpm_handles(1) == base_keys, f"({tpm_handles(1)} vs {base_keys})")
-print(f"1..{count}")
-sys.exit(1 if failures else 0)
+sys.exit(TAP.done())

@@ -8,18 +8,14 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcsd_wire import ORD, Conn, packet, parse, pbyte, u32  # noqa: E402
+from tcsd_wire import Tap, ORD, Conn, packet, parse, pbyte, u32  # noqa: E402
 
 PORT = int(os.environ["TSS_TCSD_PORT"])
 MAX_CONN, MAX_CTX, MAX_SESS, MAX_REQ = 8, 3, 4, 2048
-count = failures = 0
 
 
-def check(name, cond, detail=""):
-    global count, failures
-    count += 1
-    print(("ok" if cond else "not ok") + f" {count} - {name} {detail}".rstrip())
-    failures += 0 if cond else 1
+TAP = Tap()
+check = TAP.check
 
 
 def result(reply):
@@ -78,5 +74,4 @@ import time  # noqa: E402
 time.sleep(0.3)
 check("after others leave, new connections are accepted", served())
 c.close()
-print(f"1..{count}")
-sys.exit(1 if failures else 0)
+sys.exit(TAP.done())

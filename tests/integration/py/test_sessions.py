@@ -12,19 +12,15 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcsd_wire import ORD, T_AUTH, Conn, parse, pbyte, u32  # noqa: E402
+from tcsd_wire import Tap, ORD, T_AUTH, Conn, parse, pbyte, u32  # noqa: E402
 
 PORT = int(os.environ["TSS_TCSD_PORT"])
 OWNER = b"\0" * 20
 TPM_ORD_GetCapabilityOwner = 0x66
-count = failures = 0
 
 
-def check(name, cond, detail=""):
-    global count, failures
-    count += 1
-    print(("ok" if cond else "not ok") + f" {count} - {name} {detail}".rstrip())
-    failures += 0 if cond else 1
+TAP = Tap()
+check = TAP.check
 
 
 def tpm_auth_handles():
@@ -76,5 +72,4 @@ for c, ctx, sessions in conns:
     c.call(ORD["CLOSECONTEXT"], [u32(ctx)])
     c.close()
 check("all sessions released", tpm_auth_handles() == base, f"({tpm_auth_handles()} vs {base})")
-print(f"1..{count}")
-sys.exit(1 if failures else 0)
+sys.exit(TAP.done())
