@@ -297,8 +297,12 @@ run(int argc, char **argv)
 	g_unix_signal_add(SIGTERM, on_signal, loop);
 	g_unix_signal_add(SIGINT, on_signal, loop);
 	tcsd_server_start(server);
-	g_message("tcsd %s up: TPM 1.2, %zu registered keys, port %u", TCS_VERSION, d.ps.n_keys,
-		  config->port);
+	if (tcsd_server_is_activated(server))
+		g_message("tcsd %s up: TPM 1.2, %zu registered keys, sockets from systemd",
+			  TCS_VERSION, d.ps.n_keys);
+	else
+		g_message("tcsd %s up: TPM 1.2, %zu registered keys, port %u", TCS_VERSION,
+			  d.ps.n_keys, config->port);
 	sd_notify(0, "READY=1\nSTATUS=Serving TSS clients");
 	g_main_loop_run(loop);
 	sd_notify(0, "STOPPING=1");

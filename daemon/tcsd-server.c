@@ -33,6 +33,7 @@ struct _TcsdServer {
 	guint64 next_id;
 	GThread *worker;
 	GAsyncQueue *jobs;
+	gboolean activated;
 };
 
 struct _TcsdConn {
@@ -411,6 +412,7 @@ tcsd_server_new(TcsdDaemon *d, GError **error)
 			g_array_append_val(s->listen_fds, fd);
 		}
 		g_info("using %d socket(s) from systemd", n);
+		s->activated = TRUE;
 		return s;
 	}
 	if (!d->config->disable_ipv4) {
@@ -444,6 +446,12 @@ guint
 tcsd_server_count_listeners(TcsdServer *s)
 {
 	return s->listen_fds->len;
+}
+
+gboolean
+tcsd_server_is_activated(TcsdServer *s)
+{
+	return s->activated;
 }
 
 void

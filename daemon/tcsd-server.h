@@ -15,3 +15,5 @@ void tcsd_server_start(TcsdServer *s);
 /* Stop accepting, close connections, let the worker release everything, join it. */
 void tcsd_server_free(TcsdServer *s);
 guint tcsd_server_count_listeners(TcsdServer *s);
+/* TRUE when the sockets came from systemd. */
+gboolean tcsd_server_is_activated(TcsdServer *s);
