@@ -5,6 +5,7 @@
 
 #include <errno.h>
 
+#include "tcs-rc.h"
 #include "tcs-types.h"
 #include "tcsd-keys.h"
 #include "tcsd-sessions.h"
@@ -201,8 +202,13 @@ tcsd_dispatch_request(TcsdDaemon *d, const TcsdPeer *peer, const guint8 *req, gs
 		rc = TCS_ERR(TSS_E_INTERNAL_ERROR);
 	else
 		rc = dispatch(d, peer, &in, &out, &data_with_error);
-	g_debug("%s from %s: 0x%x", tcs_ordinal_name(in.hdr.code) ?: "unknown ordinal",
-		peer->addr, rc);
+	if (rc == 0) {
+		g_debug("%s from %s: 0x0", tcs_ordinal_name(in.hdr.code) ?: "?", peer->addr);
+	} else {
+		char desc[96];
+		g_debug("%s from %s: %s", tcs_ordinal_name(in.hdr.code) ?: "unknown ordinal",
+			peer->addr, tcs_rc_describe(rc, desc, sizeof(desc)));
+	}
 	if (rc != 0 && !data_with_error) {
 		tcs_packet_writer_clear(&out);
 		tcs_packet_writer_init(&out);

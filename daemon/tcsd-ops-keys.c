@@ -168,6 +168,11 @@ load_by_uuid(TcsdRequest *rq, const TcsUuid *uuid, TcsLoadKeyInfo *info, gboolea
 	if (g_hash_table_lookup_extended(d->uuid_keys, key_str, NULL, &cached) &&
 	    same_blob(d, GPOINTER_TO_UINT(cached), pk)) {
 		handle = GPOINTER_TO_UINT(cached);
+		/* an ancestor this context already holds needs no second reference */
+		if (depth > 0 && tcsd_context_has_key(rq->ctx, handle)) {
+			*ret = handle;
+			return 0;
+		}
 		rc = add_key_to_context(rq, handle);
 		if (rc)
 			return rc;

@@ -150,11 +150,16 @@ wbuf_reserve(TcsWbuf *w, size_t n)
 			cap *= 2;
 		if (cap > w->max)
 			cap = w->max;
-		p = realloc(w->data, cap);
+		/* not realloc: the old block may hold a secret, wipe it before freeing */
+		p = malloc(cap);
 		if (!p) {
 			w->error = true;
 			return NULL;
 		}
+		if (w->len)
+			memcpy(p, w->data, w->len);
+		tcs_wipe(w->data, w->cap);
+		free(w->data);
 		w->data = p;
 		w->cap = cap;
 	}

@@ -35,8 +35,8 @@ tcs_packet_header_check(const TcsPacketHeader *h, uint32_t max_size)
 	return 0;
 }
 
-int
-tcs_packet_reader_init(TcsPacketReader *r, const uint8_t *buf, size_t len)
+static int
+reader_init(TcsPacketReader *r, const uint8_t *buf, size_t len, uint32_t max_parms)
 {
 	TcsPacketHeader *h = &r->hdr;
 	int rc;
@@ -56,7 +56,7 @@ tcs_packet_reader_init(TcsPacketReader *r, const uint8_t *buf, size_t len)
 		return 0;
 	}
 	/* every offset is checked against the packet before anything is read */
-	if (h->num_parms > TCSD_MAX_PARMS || h->type_size < h->num_parms)
+	if (h->num_parms > max_parms || h->type_size < h->num_parms)
 		return -EBADMSG;
 	if (h->type_offset < TCSD_HEADER_SIZE || h->type_offset > len ||
 	    h->num_parms > len - h->type_offset)
@@ -67,6 +67,18 @@ tcs_packet_reader_init(TcsPacketReader *r, const uint8_t *buf, size_t len)
 	r->types = buf + h->type_offset;
 	tcs_rbuf_init(&r->parms, buf + h->parm_offset, h->parm_size);
 	return 0;
+}
+
+int
+tcs_packet_reader_init(TcsPacketReader *r, const uint8_t *buf, size_t len)
+{
+	return reader_init(r, buf, len, TCSD_MAX_PARMS);
+}
+
+int
+tcs_packet_reader_init_reply(TcsPacketReader *r, const uint8_t *buf, size_t len)
+{
+	return reader_init(r, buf, len, TCSD_MAX_REPLY_PARMS);
 }
 
 int

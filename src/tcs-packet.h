@@ -103,6 +103,8 @@ typedef struct {
 
 /* Validate a whole packet (header + body, len == packet_size) and set up a reader. */
 int tcs_packet_reader_init(TcsPacketReader *r, const uint8_t *buf, size_t len);
+/* The same for a reply, which may carry up to TCSD_MAX_REPLY_PARMS parameters. */
+int tcs_packet_reader_init_reply(TcsPacketReader *r, const uint8_t *buf, size_t len);
 /* Type of the next parameter, or -1 when there is none. */
 int tcs_packet_peek_type(const TcsPacketReader *r);
 /* All getters: 0, -ENOMSG (absent/other type; nothing consumed), -EBADMSG (short data). */

@@ -79,7 +79,8 @@ base_auth, base_keys = tpm_handles(2), tpm_handles(1)
 check("packet_size below the header", error_or_closed(raw(hdr(10, 1))))
 t0 = time.monotonic()
 check("2 GiB packet_size", error_or_closed(raw(hdr(0x80000000, 44))))
-check("2 GiB packet_size answered at once", time.monotonic() - t0 < 1.0)
+# functional, not a timing claim: it must not wait for 2 GiB that never come
+check("2 GiB packet_size answered without waiting for the body", time.monotonic() - t0 < 10.0)
 check("4 GiB - 1 packet_size", error_or_closed(raw(hdr(0xFFFFFFFF, 44))))
 check("packet just over the configured limit", error_or_closed(raw(hdr(65537, 44) + b"\0" * 100)))
 check("num_parms huge", error_or_closed(raw(hdr(33, 44, 0xFFFFFFFF, 0xFFFFFFFF, 28, 4, 29) + b"\3" + b"\0" * 4)))
@@ -139,7 +140,7 @@ slow.send(hdr(100, 44, 2, 2, 28, 8, 30)[:10])
 t0 = time.monotonic()
 check("half-sent request is dropped after the request timeout", slow.recv_reply() is None)
 elapsed = time.monotonic() - t0
-check("dropped in time", elapsed < TIMEOUT_MS / 1000 + 3, f"({elapsed:.1f} s)")
+check("dropped by the request timeout, not by the client", elapsed < TIMEOUT_MS / 1000 + 20, f"({elapsed:.1f} s)")
 slow.close()
 
 # ten idle sockets must never lock anyone out
