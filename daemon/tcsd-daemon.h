@@ -10,6 +10,7 @@
 #pragma once
 
 #include <glib.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "tcs-ps.h"
@@ -26,8 +27,9 @@ typedef struct {
 	guint64 id;       /* connection id, never reused */
 	gboolean local;   /* loopback peer */
 	gboolean uid_known;
-	uid_t uid;        /* loopback peers: from the kernel's socket diagnostics */
+	uid_t uid;        /* loopback peers: from the kernel's socket diagnostics, on first need */
 	char addr[64];    /* for log messages */
+	struct sockaddr_storage local_sa, remote_sa; /* to look the uid up later */
 } TcsdPeer;
 
 struct _TcsdDaemon {
@@ -47,7 +49,7 @@ struct _TcsdDaemon {
 };
 
 /* Entry points of the worker: one request in, one reply out (malloc'ed). */
-guint8 *tcsd_dispatch_request(TcsdDaemon *d, const TcsdPeer *peer, const guint8 *req, gsize len,
+guint8 *tcsd_dispatch_request(TcsdDaemon *d, TcsdPeer *peer, const guint8 *req, gsize len,
 			      gsize *reply_len);
 /* A connection went away: release everything it owned. */
 void tcsd_dispatch_disconnect(TcsdDaemon *d, guint64 conn_id);

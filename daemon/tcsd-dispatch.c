@@ -8,6 +8,7 @@
 #include "tcs-rc.h"
 #include "tcs-types.h"
 #include "tcsd-keys.h"
+#include "tcsd-peer.h"
 #include "tcsd-sessions.h"
 #include "tcsd-tpm.h"
 
@@ -133,7 +134,7 @@ tcsd_run_passthrough(TcsdRequest *rq)
 
 /* Who may run what: remote peers their remote_ops, owner-class ordinals allowed users. */
 static guint32
-check_access(TcsdDaemon *d, const TcsdPeer *peer, const TcsOrdinal *o)
+check_access(TcsdDaemon *d, TcsdPeer *peer, const TcsOrdinal *o)
 {
 	if (!peer->local) {
 		if (!d->config->remote_ops[o->ordinal] || (o->flags & TCS_ORD_OWNER)) {
@@ -143,7 +144,7 @@ check_access(TcsdDaemon *d, const TcsdPeer *peer, const TcsOrdinal *o)
 		return 0;
 	}
 	if ((o->flags & TCS_ORD_OWNER) &&
-	    (!peer->uid_known || !tcsd_config_is_owner_uid(d->config, peer->uid))) {
+	    (!tcsd_peer_resolve_uid(peer) || !tcsd_config_is_owner_uid(d->config, peer->uid))) {
 		g_message("refused owner operation %s from %s (uid %ld)", o->name, peer->addr,
 			  peer->uid_known ? (long)peer->uid : -1L);
 		return TCS_ERR(TSS_E_FAIL);
@@ -152,7 +153,7 @@ check_access(TcsdDaemon *d, const TcsdPeer *peer, const TcsOrdinal *o)
 }
 
 static guint32
-dispatch(TcsdDaemon *d, const TcsdPeer *peer, TcsPacketReader *in, TcsPacketWriter *out,
+dispatch(TcsdDaemon *d, TcsdPeer *peer, TcsPacketReader *in, TcsPacketWriter *out,
 	 gboolean *data_with_error)
 {
 	const TcsOrdinal *o = tcs_ordinal_lookup(in->hdr.code);
@@ -188,7 +189,7 @@ dispatch(TcsdDaemon *d, const TcsdPeer *peer, TcsPacketReader *in, TcsPacketWrit
 }
 
 guint8 *
-tcsd_dispatch_request(TcsdDaemon *d, const TcsdPeer *peer, const guint8 *req, gsize len,
+tcsd_dispatch_request(TcsdDaemon *d, TcsdPeer *peer, const guint8 *req, gsize len,
 		      gsize *reply_len)
 {
 	TcsPacketReader in;

@@ -276,7 +276,7 @@ run(int argc, char **argv)
 		    !tcsd_tpm_device_power_on(dev, &error))
 			goto fail;
 	}
-	g_info("TPM: %s", tcsd_tpm_device_get_description(dev));
+	g_message("TPM: %s", tcsd_tpm_device_get_description(dev));
 	d.tpm = tcsd_tpm_new(g_steal_pointer(&dev));
 	if (!probe_tpm(&d, &error))
 		goto fail;
@@ -331,7 +331,5 @@ fail:
 int
 main(int argc, char **argv)
 {
-	if (!g_getenv("G_MESSAGES_DEBUG"))
-		g_setenv("G_MESSAGES_DEBUG", "tcsd-info", FALSE);
 	return run(argc, argv);
 }

@@ -134,6 +134,15 @@ tcsd_peer_identify(int fd, TcsdPeer *peer)
 	}
 	g_snprintf(peer->addr, sizeof(peer->addr), "%s:%u", host, port);
 	peer->local = is_loopback(&remote);
-	if (peer->local)
-		peer->uid_known = lookup_uid(&local, &remote, &peer->uid);
+	peer->local_sa = local;
+	peer->remote_sa = remote;
+}
+
+gboolean
+tcsd_peer_resolve_uid(TcsdPeer *peer)
+{
+	if (!peer->uid_known && peer->local &&
+	    (peer->remote_sa.ss_family == AF_INET || peer->remote_sa.ss_family == AF_INET6))
+		peer->uid_known = lookup_uid(&peer->local_sa, &peer->remote_sa, &peer->uid);
+	return peer->uid_known;
 }

@@ -4,5 +4,10 @@
 
 #include "tcsd-daemon.h"
 
-/* Fill peer (except id) from an accepted socket. */
+/* Fill peer (except id and uid) from an accepted socket. */
 void tcsd_peer_identify(int fd, TcsdPeer *peer);
+/*
+ * The uid of a loopback TCP peer, asked of the kernel only when an ordinal
+ * needs it (owner class): most connections never pay for the netlink query.
+ */
+gboolean tcsd_peer_resolve_uid(TcsdPeer *peer);

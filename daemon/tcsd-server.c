@@ -34,6 +34,7 @@ struct _TcsdServer {
 	GThread *worker;
 	GAsyncQueue *jobs;
 	gboolean activated;
+	gboolean accept_paused;
 };
 
 struct _TcsdConn {
@@ -318,20 +319,39 @@ deliver_reply(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean on_accept(gint lfd, GIOCondition cond, gpointer data);
+
 static gboolean
-on_accept(gint lfd, GIOCondition cond, gpointer data)
+resume_accept(gpointer data)
 {
 	TcsdServer *s = data;
+
+	s->accept_paused = FALSE;
+	return G_SOURCE_REMOVE;
+}
+
+/* Take one queued connection; FALSE when there is none left (or no descriptor for it). */
+static gboolean
+accept_one(TcsdServer *s, int lfd)
+{
 	TcsdConn *c;
 	int fd;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return G_SOURCE_CONTINUE;
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE) {
+			/* out of descriptors: stop spinning on the queue for a moment */
+			g_warning("no file descriptor for a new connection (%u open): %s",
+				  g_hash_table_size(s->conns), g_strerror(errno));
+			s->accept_paused = TRUE;
+			g_timeout_add(200, resume_accept, s);
+		}
+		return FALSE;
+	}
 	if (g_hash_table_size(s->conns) >= s->d->config->max_connections) {
 		g_warning("%u connections open, refusing another", g_hash_table_size(s->conns));
 		close(fd);
-		return G_SOURCE_CONTINUE;
+		return TRUE;
 	}
 	c = g_new0(TcsdConn, 1);
 	c->server = s;
@@ -344,11 +364,22 @@ on_accept(gint lfd, GIOCondition cond, gpointer data)
 			  c->peer.addr);
 		close(fd);
 		g_free(c);
-		return G_SOURCE_CONTINUE;
+		return TRUE;
 	}
 	g_hash_table_insert(s->conns, &c->id, c);
 	g_debug("connection from %s", c->peer.addr);
 	conn_watch_input(c);
+	return TRUE;
+}
+
+static gboolean
+on_accept(gint lfd, GIOCondition cond, gpointer data)
+{
+	TcsdServer *s = data;
+
+	/* drain the queue: a burst of connects must not overflow the backlog */
+	for (guint i = 0; i < 256 && !s->accept_paused && accept_one(s, lfd); i++)
+		;
 	return G_SOURCE_CONTINUE;
 }
 
@@ -379,7 +410,7 @@ bind_one(int family, guint16 port, gboolean any, GError **error)
 		in6->sin6_addr = any ? in6addr_any : in6addr_loopback;
 		len = sizeof(*in6);
 	}
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0)
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, SOMAXCONN) < 0)
 		goto fail;
 	return fd;
 fail:
@@ -411,7 +442,7 @@ tcsd_server_new(TcsdDaemon *d, GError **error)
 			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 			g_array_append_val(s->listen_fds, fd);
 		}
-		g_info("using %d socket(s) from systemd", n);
+		g_message("using %d socket(s) from systemd", n);
 		s->activated = TRUE;
 		return s;
 	}
@@ -438,7 +469,7 @@ tcsd_server_new(TcsdDaemon *d, GError **error)
 		return NULL;
 	}
 	if (err6)
-		g_info("%s", err6->message);
+		g_message("%s", err6->message);
 	return s;
 }
 

@@ -112,7 +112,7 @@ swtpm_manufacture(TcsdSwtpm *s, GError **error)
 
 	if (stat(permall, &st) == 0 && st.st_size > 0)
 		return TRUE;
-	g_info("manufacturing a TPM 1.2 with an endorsement key in %s", s->tpm_dir);
+	g_message("manufacturing a TPM 1.2 with an endorsement key in %s", s->tpm_dir);
 	/* swtpm_setup logs to its --logfile; stdout only says where its swtpm listens */
 	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
 	g_subprocess_launcher_set_cwd(launcher, s->state_dir);
@@ -188,7 +188,7 @@ swtpm_choose_endpoints(TcsdSwtpm *s, GError **error)
 		return TRUE;
 	}
 	if (!s->use_tcp)
-		g_info("%s is too long for unix sockets, swtpm listens on loopback TCP",
+		g_message("%s is too long for unix sockets, swtpm listens on loopback TCP",
 		       s->state_dir);
 	s->use_tcp = TRUE;
 	s->data.host = g_strdup("127.0.0.1");

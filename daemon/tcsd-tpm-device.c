@@ -814,7 +814,7 @@ tcsd_tpm_device_power_on(TcsdTpmDevice *d, GError **error)
 		gboolean need_reset = FALSE;
 
 		if (boot > 0) {
-			g_info("resetting %s to enable and activate it", d->description);
+			g_message("resetting %s to enable and activate it", d->description);
 			if (!device_reset(d, error))
 				return FALSE;
 		}
@@ -844,7 +844,7 @@ tcsd_tpm_device_open(const char *spec_text, const char *state_dir, GError **erro
 			spec.backend = TCSD_TPM_BACKEND_CHAR;
 			spec.path = g_strdup(TCSD_TPM_DEFAULT_CHAR_DEVICE);
 		} else {
-			g_info("no %s, using the embedded swtpm", TCSD_TPM_DEFAULT_CHAR_DEVICE);
+			g_message("no %s, using the embedded swtpm", TCSD_TPM_DEFAULT_CHAR_DEVICE);
 			spec.backend = TCSD_TPM_BACKEND_SWTPM;
 		}
 	}
