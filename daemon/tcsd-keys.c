@@ -27,6 +27,7 @@ struct _TcsdKeyCache {
 	TcsdTpm *tpm;
 	GHashTable *keys; /* tcs handle -> TcsdKey */
 	guint64 clock;
+	guint capacity;   /* key slots the TPM gives us; 0 = not asked yet */
 };
 
 static void
@@ -116,15 +117,23 @@ swap_out(TcsdKeyCache *c, TcsdKey *k)
 static guint32
 make_room(TcsdKeyCache *c)
 {
+	/*
+	 * Every load and flush goes through here, so the free slots are counted,
+	 * not asked of the TPM each time; the TPM is asked once, and again when a
+	 * load finds the TPM fuller than counted.
+	 */
+	if (c->capacity == 0) {
+		guint32 n = 0, rc = tcsd_tpm_get_property(c->tpm, TPM_CAP_PROP_KEYS, &n);
+		if (rc)
+			return rc;
+		c->capacity = n + tcsd_keys_count_loaded(c);
+	}
 	for (guint tries = 0; tries < 64; tries++) {
 		GHashTableIter it;
 		TcsdKey *k, *lru = NULL;
-		guint32 n = 0, rc;
+		guint32 rc;
 
-		rc = tcsd_tpm_get_property(c->tpm, TPM_CAP_PROP_KEYS, &n);
-		if (rc)
-			return rc;
-		if (n > 0)
+		if (tcsd_keys_count_loaded(c) < c->capacity)
 			return 0;
 		g_hash_table_iter_init(&it, c->keys);
 		while (g_hash_table_iter_next(&it, NULL, (gpointer *)&k)) {
@@ -181,6 +190,8 @@ ensure_loaded(TcsdKeyCache *c, TcsdKey *k, guint depth)
 	if (rc)
 		return rc;
 	rc = tcsd_tpm_load_context(c->tpm, 0, k->saved, k->saved_len, &k->tpm_handle);
+	if (rc == TPM_NOSPACE)
+		c->capacity = 0;
 	if (rc) {
 		g_warning("cannot reload key 0x%08x: TPM 0x%x", k->tcs_handle, rc);
 		return rc == TPM_NOSPACE ? rc : TCS_ERR(TCS_E_KM_LOADFAILED);
@@ -253,6 +264,10 @@ tcsd_keys_load(TcsdKeyCache *c, guint32 parent, const guint8 *blob, gsize len,
 	tcs_tpm_command_end(&w);
 	rc = tcsd_tpm_transmit_wbuf(c->tpm, &w);
 	tcs_wbuf_free(&w);
+	if (rc == TPM_NOSPACE) {
+		/* someone else holds slots too: count again from the TPM next time */
+		c->capacity = 0;
+	}
 	if (rc)
 		return rc;
 	tcs_rbuf_init(&r, c->tpm->rsp, c->tpm->rsp_len);

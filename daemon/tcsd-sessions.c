@@ -23,6 +23,9 @@ struct _TcsdSessions {
 	TcsdKeyCache *keys;
 	GHashTable *by_virt; /* virtual handle -> Session */
 	guint64 clock;
+	/* session slots and saved-context entries the TPM gives us; 0 = not asked yet */
+	guint capacity;
+	guint ctx_capacity;
 };
 
 static void
@@ -94,6 +97,57 @@ swap_out_lru(TcsdSessions *s)
 	return 0;
 }
 
+static void
+count(TcsdSessions *s, guint *loaded, guint *saved)
+{
+	GHashTableIter it;
+	Session *x;
+
+	*loaded = *saved = 0;
+	g_hash_table_iter_init(&it, s->by_virt);
+	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&x)) {
+		if (x->tpm_handle)
+			(*loaded)++;
+		else if (x->saved)
+			(*saved)++;
+	}
+}
+
+/*
+ * Make a session slot free before a command needs one. The slots are
+ * counted, not asked of the TPM each time (it is asked once, and again when
+ * it turns out fuller than counted). A new session may push another out only
+ * while a saved-context entry stays free afterwards, so every open session
+ * can still come back (admission control).
+ */
+static guint32
+make_room(TcsdSessions *s, gboolean new_session)
+{
+	guint loaded, saved;
+	guint32 rc;
+
+	count(s, &loaded, &saved);
+	if (s->capacity == 0) {
+		guint32 n = 0, m = 0;
+		rc = tcsd_tpm_get_property(s->tpm, TPM_CAP_PROP_AUTHSESS, &n);
+		if (rc == 0)
+			rc = tcsd_tpm_get_property(s->tpm, TPM_CAP_PROP_CONTEXT, &m);
+		if (rc)
+			return rc;
+		s->capacity = n + loaded;
+		s->ctx_capacity = m + saved;
+	}
+	for (guint tries = 0; loaded >= s->capacity && tries < 64; tries++) {
+		if (new_session && saved + 2 > s->ctx_capacity)
+			return TPM_RESOURCES;
+		rc = swap_out_lru(s);
+		if (rc)
+			return rc;
+		count(s, &loaded, &saved);
+	}
+	return 0;
+}
+
 static guint32
 new_virt(TcsdSessions *s)
 {
@@ -115,21 +169,14 @@ tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, const TcsdSessionEntity *entit
 	if (g_hash_table_size(s->by_virt) >= TCSD_SESSIONS_MAX)
 		return TPM_RESOURCES;
 	for (guint tries = 0;; tries++) {
-		guint32 free_ctx = 0;
-
-		rc = tcsd_tpm_transmit_wbuf(s->tpm, cmd);
-		if (rc != TPM_RESOURCES || tries >= 32)
-			break;
-		/*
-		 * Admission control: a new session may push another one out only
-		 * while a saved-context entry stays free afterwards, so every open
-		 * session can still be swapped back in (swap_in saves one first).
-		 */
-		if (tcsd_tpm_get_property(s->tpm, TPM_CAP_PROP_CONTEXT, &free_ctx) == 0 && free_ctx < 2)
-			return TPM_RESOURCES;
-		rc = swap_out_lru(s);
+		rc = make_room(s, TRUE);
 		if (rc)
 			return rc;
+		rc = tcsd_tpm_transmit_wbuf(s->tpm, cmd);
+		if (rc != TPM_RESOURCES || tries >= 1)
+			break;
+		/* fuller than counted (another user of the TPM): ask it again */
+		s->capacity = 0;
 	}
 	if (rc)
 		return rc;
@@ -154,7 +201,7 @@ tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, const TcsdSessionEntity *entit
 static guint32
 swap_in(TcsdSessions *s, Session *x)
 {
-	guint32 rc, n = 0, entity_handle = x->entity.value;
+	guint32 rc, entity_handle = x->entity.value;
 
 	/* an OSAP/DSAP session on a key comes back only with that key loaded, by its handle */
 	if (x->entity.is_key) {
@@ -162,14 +209,7 @@ swap_in(TcsdSessions *s, Session *x)
 		if (rc)
 			return rc;
 	}
-	for (guint tries = 0; tries < 32; tries++) {
-		rc = tcsd_tpm_get_property(s->tpm, TPM_CAP_PROP_AUTHSESS, &n);
-		if (rc || n > 0)
-			break;
-		rc = swap_out_lru(s);
-		if (rc)
-			return rc;
-	}
+	rc = make_room(s, FALSE);
 	if (rc)
 		return rc;
 	rc = tcsd_tpm_load_context(s->tpm, entity_handle, x->saved, x->saved_len, &x->tpm_handle);
