@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internals shared by the TSS client's files: the connection and one request/reply exchange. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tcs-auth.h"
+#include "tcs-buf.h"
+#include "tcs-client.h"
+#include "tcs-packet.h"
+
+/* TCSD ordinals of table-driven rows, which tcs-ordinal.h does not name. */
+enum {
+	ORD_SEAL = 36,
+	ORD_UNSEAL = 37,
+	ORD_UNBIND = 38,
+	ORD_SIGN = 43,
+	ORD_GETRANDOM = 44,
+	ORD_GETCAPABILITY = 46,
+	ORD_RESETLOCKVALUE = 77,
+};
+
+/* Retries of LoadKeyByUUID: one per level of the key hierarchy that needs auth. */
+#define LOAD_BY_UUID_MAX_ROUNDS 16
+/* Bytes asked of TPM_GetRandom per request. */
+#define GET_RANDOM_CHUNK 4096u
+/* How long tcs_client_free() waits for CloseContext. */
+#define CLOSE_TIMEOUT_MS 5000
+
+struct TcsClient {
+	int fd;
+	int timeout_ms;
+	bool have_context;
+	uint32_t context;
+	uint32_t tpm_version;
+};
+
+typedef struct {
+	uint8_t *buf;
+	size_t len;
+	TcsPacketReader r;
+} Reply;
+
+int tcsc_call(TcsClient *c, uint32_t ordinal, const TcsPacketWriter *w, Reply *ret);
+int tcsc_call_ok(TcsClient *c, uint32_t ordinal, const TcsPacketWriter *w, Reply *ret);
+int tcsc_start(TcsClient *c, TcsPacketWriter *w);
+int tcsc_copy_out(const uint8_t *p, size_t len, uint8_t **ret, size_t *ret_len);
+int tcsc_get_blob_dup(TcsPacketReader *r, uint8_t **ret, size_t *ret_len);
+bool tcsc_size_ok(size_t len);
+int tcsc_digest_done(TcsWbuf *w, uint8_t out[TCS_DIGEST_SIZE]);
+int tcsc_oiap_authorise(TcsClient *c, const uint8_t secret[TCS_SECRET_SIZE], const uint8_t in_digest[TCS_DIGEST_SIZE], TcsAuthSession *s, TcsAuthIn *ret);
+int tcsc_check_reply(TcsAuthSession *s, TcsPacketReader *r, uint32_t tpm_ordinal, const void *out, size_t out_len);
+void tcsc_reply_free(Reply *rep);
+void tcsc_writer_clear(TcsPacketWriter *w);
+void tcsc_wbuf_free_secure(TcsWbuf *w);
