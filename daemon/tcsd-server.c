@@ -42,9 +42,9 @@ struct _TcsdConn {
 	guint64 id;
 	int fd;
 	TcsdPeer peer;
-	GSource *in_source;
+	GSource *source;      /* input watch and request deadline, one per connection */
+	gpointer tag;
 	GSource *out_source;
-	guint deadline_id;
 	guint8 hdr[TCSD_HEADER_SIZE];
 	gsize have;
 	guint8 *body; /* whole packet once the header is in */
@@ -68,7 +68,6 @@ typedef struct {
 } TcsdJob;
 
 static void conn_close(TcsdConn *c);
-static void conn_watch_input(TcsdConn *c);
 
 static void
 job_free(TcsdJob *j)
@@ -116,16 +115,14 @@ worker_main(gpointer data)
 static void
 conn_free(TcsdConn *c)
 {
-	if (c->in_source) {
-		g_source_destroy(c->in_source);
-		g_source_unref(c->in_source);
+	if (c->source) {
+		g_source_destroy(c->source);
+		g_source_unref(c->source);
 	}
 	if (c->out_source) {
 		g_source_destroy(c->out_source);
 		g_source_unref(c->out_source);
 	}
-	if (c->deadline_id)
-		g_source_remove(c->deadline_id);
 	if (c->fd >= 0)
 		close(c->fd);
 	g_free(c->body);
@@ -149,16 +146,12 @@ conn_close(TcsdConn *c)
 	g_hash_table_remove(s->conns, &c->id);
 }
 
-static gboolean
-on_deadline(gpointer data)
+static void
+on_deadline(TcsdConn *c)
 {
-	TcsdConn *c = data;
-
-	c->deadline_id = 0;
 	g_message("%s: request not received within %u ms, closing", c->peer.addr,
 		  c->server->d->config->request_timeout_ms);
 	conn_close(c);
-	return G_SOURCE_REMOVE;
 }
 
 static void
@@ -176,10 +169,9 @@ submit(TcsdConn *c)
 {
 	TcsdJob *j = g_new0(TcsdJob, 1);
 
-	if (c->deadline_id) {
-		g_source_remove(c->deadline_id);
-		c->deadline_id = 0;
-	}
+	/* strict request/reply: read nothing more until the reply is out */
+	g_source_set_ready_time(c->source, -1);
+	g_source_modify_unix_fd(c->source, c->tag, 0);
 	j->conn_id = c->id;
 	j->peer = c->peer;
 	j->req = g_steal_pointer(&c->body);
@@ -190,36 +182,36 @@ submit(TcsdConn *c)
 	g_async_queue_push(c->server->jobs, j);
 }
 
+/* Read what is there of the current request. FALSE when the connection is gone. */
 static gboolean
-on_readable(gint fd, GIOCondition cond, gpointer data)
+on_readable(TcsdConn *c)
 {
-	TcsdConn *c = data;
 	TcsdConfig *conf = c->server->d->config;
 	ssize_t n;
 
 	if (!c->body) {
-		n = recv(fd, c->hdr + c->have, sizeof(c->hdr) - c->have, MSG_DONTWAIT);
+		n = recv(c->fd, c->hdr + c->have, sizeof(c->hdr) - c->have, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return G_SOURCE_CONTINUE;
+			return TRUE;
 		if (n <= 0) {
-			g_clear_pointer(&c->in_source, g_source_unref);
 			conn_close(c);
-			return G_SOURCE_REMOVE;
+			return FALSE;
 		}
-		if (c->have == 0 && !c->deadline_id)
-			c->deadline_id = g_timeout_add(conf->request_timeout_ms, on_deadline, c);
+		/* a request that has begun must be complete within the deadline */
+		if (c->have == 0)
+			g_source_set_ready_time(c->source, g_get_monotonic_time() +
+								   (gint64)conf->request_timeout_ms * 1000);
 		c->have += (gsize)n;
 		if (c->have < sizeof(c->hdr))
-			return G_SOURCE_CONTINUE;
+			return TRUE;
 		{
 			TcsPacketHeader h;
 			tcs_packet_header_read(c->hdr, &h);
 			if (tcs_packet_header_check(&h, conf->max_request_size) < 0) {
 				g_message("%s: bad request size %u, closing", c->peer.addr,
 					  h.packet_size);
-				g_clear_pointer(&c->in_source, g_source_unref);
 				send_error_and_close(c, TCS_ERR(TSS_E_INTERNAL_ERROR));
-				return G_SOURCE_REMOVE;
+				return FALSE;
 			}
 			/* the size is bounded, so allocating it before the bytes arrive is safe */
 			c->want = h.packet_size;
@@ -228,31 +220,52 @@ on_readable(gint fd, GIOCondition cond, gpointer data)
 		}
 	}
 	if (c->have < c->want) {
-		n = recv(fd, c->body + c->have, c->want - c->have, MSG_DONTWAIT);
+		n = recv(c->fd, c->body + c->have, c->want - c->have, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return G_SOURCE_CONTINUE;
+			return TRUE;
 		if (n <= 0) {
-			g_clear_pointer(&c->in_source, g_source_unref);
 			conn_close(c);
-			return G_SOURCE_REMOVE;
+			return FALSE;
 		}
 		c->have += (gsize)n;
 	}
-	if (c->have == c->want) {
-		/* strict request/reply: read nothing more until the reply is out */
-		g_clear_pointer(&c->in_source, g_source_unref);
+	if (c->have == c->want)
 		submit(c);
+	return TRUE;
+}
+
+typedef struct {
+	GSource source;
+	TcsdConn *conn;
+} ConnSource;
+
+static gboolean
+conn_source_dispatch(GSource *source, GSourceFunc callback, gpointer data)
+{
+	TcsdConn *c = ((ConnSource *)source)->conn;
+	gint64 deadline = g_source_get_ready_time(source);
+
+	if (deadline >= 0 && g_source_get_time(source) >= deadline) {
+		on_deadline(c);
 		return G_SOURCE_REMOVE;
 	}
+	if (g_source_query_unix_fd(source, c->tag) & (G_IO_IN | G_IO_HUP | G_IO_ERR))
+		return on_readable(c) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 	return G_SOURCE_CONTINUE;
 }
 
+static GSourceFuncs conn_source_funcs = {
+	.dispatch = conn_source_dispatch,
+};
+
+/* One source per connection for its whole life: no source churn per request. */
 static void
 conn_watch_input(TcsdConn *c)
 {
-	c->in_source = g_unix_fd_source_new(c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
-	g_source_set_callback(c->in_source, G_SOURCE_FUNC(on_readable), c, NULL);
-	g_source_attach(c->in_source, c->server->d->main_context);
+	c->source = g_source_new(&conn_source_funcs, sizeof(ConnSource));
+	((ConnSource *)c->source)->conn = c;
+	c->tag = g_source_add_unix_fd(c->source, c->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+	g_source_attach(c->source, c->server->d->main_context);
 }
 
 static gboolean flush_output(TcsdConn *c);
@@ -299,7 +312,7 @@ flush_output(TcsdConn *c)
 		g_clear_pointer(&c->out_source, g_source_unref);
 	}
 	c->busy = FALSE;
-	conn_watch_input(c);
+	g_source_modify_unix_fd(c->source, c->tag, G_IO_IN | G_IO_HUP | G_IO_ERR);
 	return FALSE;
 }
 
