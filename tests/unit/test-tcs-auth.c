@@ -18,22 +18,9 @@
 #include "tcs-key.h"
 #include "tcs-packet.h"
 #include "tcs-trace.h"
+#include "tcs-tap.h"
 
-static int n_tests, n_failed;
 
-/* TAP line per check; cond is evaluated once (it usually has side effects). */
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		bool ok_ = (cond);                                                                 \
-		n_tests++;                                                                         \
-		if (!ok_)                                                                          \
-			n_failed++;                                                                \
-		printf("%sok %d - ", ok_ ? "" : "not ", n_tests);                                  \
-		printf(__VA_ARGS__);                                                               \
-		printf("\n");                                                                      \
-		if (!ok_)                                                                          \
-			printf("# failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);               \
-	} while (0)
 
 #define EQ20(a, b) (memcmp((a), (b), 20) == 0)
 
@@ -424,6 +411,5 @@ main(void)
 	test_trace_unseal();
 	test_trace_loadkey_info();
 	tcs_trace_free(&conv);
-	printf("1..%d\n", n_tests);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }

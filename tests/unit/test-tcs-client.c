@@ -22,21 +22,9 @@
 #include "tcs-packet.h"
 #include "tcs-trace.h"
 #include "tcs-uuid.h"
+#include "tcs-tap.h"
 
-static int n_tests, n_failed;
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		bool ok_ = (cond);                                                                 \
-		n_tests++;                                                                         \
-		if (!ok_)                                                                          \
-			n_failed++;                                                                \
-		printf("%sok %d - ", ok_ ? "" : "not ", n_tests);                                  \
-		printf(__VA_ARGS__);                                                               \
-		printf("\n");                                                                      \
-		if (!ok_)                                                                          \
-			printf("# failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);               \
-	} while (0)
 
 /* ------------------------------------------------------------------ scripted daemon */
 
@@ -371,6 +359,5 @@ main(void)
 	test_loadkey_info_replay();
 	test_transport();
 	tcs_trace_free(&conv);
-	printf("1..%d\n", n_tests);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }

@@ -12,22 +12,9 @@
 
 #include "tcs-buf.h"
 #include "tcs-key.h"
+#include "tcs-tap.h"
 
-static int n_tests, n_failed;
 
-/* TAP line per check; cond is evaluated once (it usually has side effects). */
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		bool ok_ = (cond);                                                                 \
-		n_tests++;                                                                         \
-		if (!ok_)                                                                          \
-			n_failed++;                                                                \
-		printf("%sok %d - ", ok_ ? "" : "not ", n_tests);                                 \
-		printf(__VA_ARGS__);                                                               \
-		printf("\n");                                                                      \
-		if (!ok_)                                                                          \
-			printf("# failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);              \
-	} while (0)
 
 typedef struct {
 	bool key12;
@@ -487,6 +474,5 @@ main(void)
 	test_pubkey();
 	test_evp();
 	test_walkers();
-	printf("1..%d\n", n_tests);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }

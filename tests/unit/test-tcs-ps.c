@@ -18,22 +18,9 @@
 #include "tcs-key.h"
 #include "tcs-ps.h"
 #include "tcs-uuid.h"
+#include "tcs-tap.h"
 
-static int n_tests, n_failed;
 
-/* TAP line per check; cond is evaluated once (it usually has side effects). */
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		bool ok_ = (cond);                                                                 \
-		n_tests++;                                                                         \
-		if (!ok_)                                                                          \
-			n_failed++;                                                                \
-		printf("%sok %d - ", ok_ ? "" : "not ", n_tests);                                 \
-		printf(__VA_ARGS__);                                                               \
-		printf("\n");                                                                      \
-		if (!ok_)                                                                          \
-			printf("# failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);              \
-	} while (0)
 
 static const char *data_dir;
 
@@ -555,6 +542,5 @@ main(int argc, char **argv)
 	test_corruption();
 	test_limits();
 	test_files();
-	printf("1..%d\n", n_tests);
-	return n_failed ? 1 : 0;
+	return tap_done();
 }
