@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * tcs-client-demo.c - libtcs' TSS client (src/tcs-client.h) against a live
- * tcsd: ours or TrouSerS' (run by test-tcs-client.sh on a fresh owned swtpm,
+ * tcsd: ours or TrouSerS' (run by test-tspi.sh on a fresh owned swtpm,
  * owner and SRK secrets well-known).
  *
  *   - context, GetRandom, GetCapability, OIAP/OSAP/TerminateHandle

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# test-tspi.sh - run one libtspi test program (tests/integration/tspi/) against
-# a fresh private stack: swtpm (TPM 1.2, EK) + tcsd (ours or TrouSerS'), the
-# TPM owned with the well-known owner and SRK secrets (tpm_takeownership -y -z).
+# test-tspi.sh - run one TSS client test program (the libtspi programs in
+# tests/integration/tspi/, or tcs-client-demo, libtcs' own client) against a
+# fresh private stack: swtpm (TPM 1.2, EK) + tcsd (ours or TrouSerS'), the TPM
+# owned with the well-known owner and SRK secrets (tpm_takeownership -y -z).
 #
 # Usage: test-tspi.sh [--daemon ours|trousers] PROGRAM [ARGS...]
 #   PROGRAM   path of the built test program (meson passes it), or its name
@@ -58,7 +59,7 @@ limit=240
 [ "$DAEMON" = ours ] && [ -n "${TCS_TCSD_WRAPPER:-}" ] && limit=1000
 t0=$(date +%s%N)
 # libtspi leaks by itself; our daemon runs without suppressions
-(cd "$TCS_DIR/work" && TSPI_TEST_DAEMON=$DAEMON \
+(cd "$TCS_DIR/work" && TSPI_TEST_DAEMON=$DAEMON TCS_TEST_DAEMON=$DAEMON \
     LSAN_OPTIONS="suppressions=$TCS_SOURCE_DIR/tests/data/lsan-libtspi.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
     exec timeout "$limit" "$PROG" "$@") </dev/null
 rc=$?
