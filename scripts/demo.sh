@@ -46,7 +46,7 @@ export TSS_TCSD_HOSTNAME=127.0.0.1 TSS_TCSD_PORT=$PORT TSS_USER_PS_FILE=$DIR/use
 cd "$DIR"
 
 step "tpm_version"
-tpm_version
+tpm_version 2>/dev/null   # tpm-tools 1.3.9 prints stray bytes on stderr
 step "tpm_takeownership -y -z   (well-known owner and SRK secrets)"
 tpm_takeownership -y -z && echo "owned"
 step "tpm_sealdata / tpm_unsealdata"
@@ -61,4 +61,5 @@ echo "data signed by a key that never leaves the TPM" > data.txt
 stpm-sign -k key.blob -f data.txt | tail -n 1 | xxd -r -p > data.sig
 echo "signature: $(xxd -p -c 256 data.sig | head -c 64)..."
 stpm-verify -k key.blob -f data.txt -s data.sig >/dev/null && echo "signature verifies"
-step "done: tcsd served $(grep -c 'connection from' tcsd.log 2>/dev/null || echo several) connections"
+step "done; what tcsd logged:"
+sed 's/^[^:]*: [0-9:.]*: //' tcsd.log
