@@ -318,9 +318,7 @@ tcs_client_load_key_by_blob(TcsClient *c, uint32_t parent, const uint8_t *parent
 	_cleanup_(tcsc_wbuf_free_secure) TcsWbuf d = {0};
 	/* what the TCS sends the TPM, hence what the HMACs cover */
 	uint32_t ord = c->tpm_version >= 2 ? TPM_ORD_LoadKey2 : TPM_ORD_LoadKey;
-	uint8_t digest[TCS_DIGEST_SIZE];
 	uint32_t handle, slot = 0;
-	TcsAuthIn auth;
 	int rc = tcsc_start(c, &w);
 
 	if (rc < 0)
@@ -333,12 +331,9 @@ tcs_client_load_key_by_blob(TcsClient *c, uint32_t parent, const uint8_t *parent
 		tcs_wbuf_init(&d, 0);
 		tcs_wbuf_u32(&d, ord);
 		tcs_wbuf_bytes(&d, blob, len);
-		rc = tcsc_digest_done(&d, digest);
-		if (rc == 0)
-			rc = tcsc_oiap_authorise(c, parent_secret, digest, &s, &auth);
+		rc = tcsc_authorise_request(c, parent_secret, &d, &s, &w);
 		if (rc != 0)
 			return rc;
-		tcs_packet_put_auth_in(&w, &auth);
 	}
 	rc = tcsc_call_ok(c, TCSD_ORD_LOADKEYBYBLOB, &w, &rep);
 	if (rc != 0)
@@ -353,15 +348,10 @@ tcs_client_load_key_by_blob(TcsClient *c, uint32_t parent, const uint8_t *parent
 		(void)tcs_packet_get_u32(&rep.r, &slot);
 		/* TPM_LoadKey (1.1) also covers the TPM's handle, which the TCS
 		 * virtualises in the second UINT32 as libtspi expects */
-		tcs_wbuf_free_secure(&d);
-		tcs_wbuf_init(&d, 0);
-		tcs_wbuf_u32(&d, TPM_SUCCESS);
-		tcs_wbuf_u32(&d, ord);
+		tcsc_reply_digest_begin(&d, ord);
 		if (ord == TPM_ORD_LoadKey)
 			tcs_wbuf_u32(&d, slot);
-		rc = tcsc_digest_done(&d, digest);
-		if (rc == 0)
-			rc = tcs_auth_session_check_reply(&s, digest, &a);
+		rc = tcsc_verify_reply(&s, &d, &a);
 		if (rc < 0) {
 			/* a key we cannot trust is of no use: unload it */
 			(void)tcs_client_evict_key(c, handle);
@@ -519,10 +509,8 @@ key_op(TcsClient *c, uint32_t tcsd_ord, uint32_t tpm_ord, uint32_t key, const ui
 	_cleanup_(tcsc_reply_free) Reply rep = {0};
 	_cleanup_auth_session_ TcsAuthSession s = {0};
 	_cleanup_(tcsc_wbuf_free_secure) TcsWbuf d = {0};
-	uint8_t digest[TCS_DIGEST_SIZE];
 	const uint8_t *p = NULL;
 	uint32_t plen = 0;
-	TcsAuthIn auth;
 	int rc = tcsc_start(c, &w);
 
 	if (rc < 0)
@@ -539,12 +527,9 @@ key_op(TcsClient *c, uint32_t tcsd_ord, uint32_t tpm_ord, uint32_t key, const ui
 			tcs_wbuf_u32(&d, (uint32_t)len);
 			tcs_wbuf_bytes(&d, data, len);
 		}
-		rc = tcsc_digest_done(&d, digest);
-		if (rc == 0)
-			rc = tcsc_oiap_authorise(c, secret, digest, &s, &auth);
+		rc = tcsc_authorise_request(c, secret, &d, &s, &w);
 		if (rc != 0)
 			return rc;
-		tcs_packet_put_auth_in(&w, &auth);
 	}
 	rc = tcsc_call_ok(c, tcsd_ord, &w, &rep);
 	if (rc != 0)
@@ -559,17 +544,12 @@ key_op(TcsClient *c, uint32_t tcsd_ord, uint32_t tpm_ord, uint32_t key, const ui
 		after = rep.r;
 		if (tcs_packet_get_blob(&after, TCSD_MAX_PACKET_SIZE, &p, &plen) < 0)
 			return -EBADMSG;
-		tcs_wbuf_free_secure(&d);
-		tcs_wbuf_init(&d, 0);
-		tcs_wbuf_u32(&d, TPM_SUCCESS);
-		tcs_wbuf_u32(&d, tpm_ord);
+		tcsc_reply_digest_begin(&d, tpm_ord);
 		/* GetPubKey's TPM_PUBKEY is a structure; Sign/UnBind outputs are sized */
 		if (has_input)
 			tcs_wbuf_u32(&d, plen);
 		tcs_wbuf_bytes(&d, p, plen);
-		rc = tcsc_digest_done(&d, digest);
-		if (rc == 0)
-			rc = tcs_auth_session_check_reply(&s, digest, &a);
+		rc = tcsc_verify_reply(&s, &d, &a);
 		if (rc < 0)
 			return rc;
 		rep.r = after;
@@ -660,14 +640,9 @@ tcs_client_seal(TcsClient *c, uint32_t key, const uint8_t key_secret[TCS_SECRET_
 	if (tcs_packet_get_auth_out(&rep.r, &a) < 0 ||
 	    tcs_packet_get_blob(&rep.r, TCSD_MAX_PACKET_SIZE, &sealed, &sealed_len) < 0)
 		return -EBADMSG;
-	tcs_wbuf_free_secure(&d);
-	tcs_wbuf_init(&d, 0);
-	tcs_wbuf_u32(&d, TPM_SUCCESS);
-	tcs_wbuf_u32(&d, TPM_ORD_Seal);
+	tcsc_reply_digest_begin(&d, TPM_ORD_Seal);
 	tcs_wbuf_bytes(&d, sealed, sealed_len);
-	rc = tcsc_digest_done(&d, digest);
-	if (rc == 0)
-		rc = tcs_auth_session_check_reply(&s, digest, &a);
+	rc = tcsc_verify_reply(&s, &d, &a);
 	if (rc < 0)
 		return rc;
 	return tcsc_copy_out(sealed, sealed_len, ret, ret_len);
@@ -724,10 +699,7 @@ tcs_client_unseal(TcsClient *c, uint32_t key, const uint8_t *key_secret,
 	if (tcs_packet_get_auth_out(&rep.r, &ka) < 0 || tcs_packet_get_auth_out(&rep.r, &da) < 0 ||
 	    tcs_packet_get_blob(&rep.r, TCSD_MAX_PACKET_SIZE, &p, &plen) < 0)
 		return -EBADMSG;
-	tcs_wbuf_free_secure(&d);
-	tcs_wbuf_init(&d, 0);
-	tcs_wbuf_u32(&d, TPM_SUCCESS);
-	tcs_wbuf_u32(&d, TPM_ORD_Unseal);
+	tcsc_reply_digest_begin(&d, TPM_ORD_Unseal);
 	tcs_wbuf_u32(&d, plen);
 	tcs_wbuf_bytes(&d, p, plen);
 	rc = tcsc_digest_done(&d, digest);

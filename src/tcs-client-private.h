@@ -55,3 +55,10 @@ int tcsc_check_reply(TcsAuthSession *s, TcsPacketReader *r, uint32_t tpm_ordinal
 void tcsc_reply_free(Reply *rep);
 void tcsc_writer_clear(TcsPacketWriter *w);
 void tcsc_wbuf_free_secure(TcsWbuf *w);
+/* Digest d (the request's parameters), authorise it with a new OIAP session, append the AUTH. */
+int tcsc_authorise_request(TcsClient *c, const uint8_t secret[TCS_SECRET_SIZE], TcsWbuf *d,
+			   TcsAuthSession *s, TcsPacketWriter *w);
+/* Restart d as a reply digest: TPM_SUCCESS, ordinal, then the caller adds the outputs. */
+void tcsc_reply_digest_begin(TcsWbuf *d, uint32_t tpm_ordinal);
+/* Digest d and check the reply's AUTH against the session. */
+int tcsc_verify_reply(TcsAuthSession *s, TcsWbuf *d, const TcsAuthOut *a);

@@ -573,6 +573,40 @@ tcs_client_terminate_handle(TcsClient *c, uint32_t auth_handle)
  * command (continueAuthSession false), so nothing is left to clean up.
  */
 int
+tcsc_authorise_request(TcsClient *c, const uint8_t secret[TCS_SECRET_SIZE], TcsWbuf *d,
+		       TcsAuthSession *s, TcsPacketWriter *w)
+{
+	uint8_t digest[TCS_DIGEST_SIZE];
+	TcsAuthIn auth;
+	int rc = tcsc_digest_done(d, digest);
+
+	if (rc == 0)
+		rc = tcsc_oiap_authorise(c, secret, digest, s, &auth);
+	if (rc == 0)
+		tcs_packet_put_auth_in(w, &auth);
+	tcs_wipe(&auth, sizeof(auth));
+	return rc;
+}
+
+void
+tcsc_reply_digest_begin(TcsWbuf *d, uint32_t tpm_ordinal)
+{
+	tcs_wbuf_free_secure(d);
+	tcs_wbuf_init(d, 0);
+	tcs_wbuf_u32(d, TPM_SUCCESS);
+	tcs_wbuf_u32(d, tpm_ordinal);
+}
+
+int
+tcsc_verify_reply(TcsAuthSession *s, TcsWbuf *d, const TcsAuthOut *a)
+{
+	uint8_t digest[TCS_DIGEST_SIZE];
+	int rc = tcsc_digest_done(d, digest);
+
+	return rc == 0 ? tcs_auth_session_check_reply(s, digest, a) : rc;
+}
+
+int
 tcsc_oiap_authorise(TcsClient *c, const uint8_t secret[TCS_SECRET_SIZE],
 	       const uint8_t in_digest[TCS_DIGEST_SIZE], TcsAuthSession *s, TcsAuthIn *ret)
 {
