@@ -31,6 +31,9 @@ enum {
 
 struct TcsClient {
 	int fd;
+	/* in-process transport instead of fd (tcs_client_new_exchange) */
+	TcsClientExchange exchange;
+	void *exchange_data;
 	int timeout_ms;
 	bool have_context;
 	uint32_t context;

@@ -191,6 +191,24 @@ tcs_client_connect(const char *host, const char *port, TcsClient **ret)
 	return 0;
 }
 
+int
+tcs_client_new_exchange(TcsClientExchange exchange, void *userdata, TcsClient **ret)
+{
+	TcsClient *c;
+
+	if (!exchange || !ret)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fd = -1;
+	c->exchange = exchange;
+	c->exchange_data = userdata;
+	c->timeout_ms = TCS_CLIENT_TIMEOUT_MS;
+	*ret = c;
+	return 0;
+}
+
 void
 tcs_client_set_timeout(TcsClient *c, int timeout_ms)
 {
@@ -202,7 +220,7 @@ tcs_client_free(TcsClient *c)
 {
 	if (!c)
 		return;
-	if (c->fd >= 0 && c->have_context) {
+	if ((c->fd >= 0 || c->exchange) && c->have_context) {
 		c->timeout_ms = c->timeout_ms < CLOSE_TIMEOUT_MS ? c->timeout_ms : CLOSE_TIMEOUT_MS;
 		(void)tcs_client_close_context(c);
 	}
@@ -274,6 +292,35 @@ frame_request(const TcsPacketWriter *w, uint32_t ordinal, TcsWbuf *out)
 	return tcs_wbuf_ok(out) ? 0 : -ENOMEM;
 }
 
+static int
+parse_reply(Reply *rep, Reply *ret)
+{
+	int rc = tcs_packet_reader_init_reply(&rep->r, rep->buf, rep->len);
+
+	if (rc < 0) {
+		tcsc_reply_free(rep);
+		return -EBADMSG;
+	}
+	/* TSS results are small; anything else is not a reply we understand */
+	if (rep->r.hdr.code > INT_MAX) {
+		tcsc_reply_free(rep);
+		return -EBADMSG;
+	}
+	*ret = *rep;
+	return (int)rep->r.hdr.code;
+}
+
+static int
+call_exchange(TcsClient *c, const TcsWbuf *req, Reply *ret)
+{
+	Reply rep = {0};
+	int rc = c->exchange(req->data, req->len, &rep.buf, &rep.len, c->exchange_data);
+
+	if (rc < 0)
+		return rc;
+	return parse_reply(&rep, ret);
+}
+
 /*
  * Send one request and read its reply. Returns a negative errno (the reply
  * is left empty), else the TSS result of the reply header (0 or positive;
@@ -290,11 +337,13 @@ tcsc_call(TcsClient *c, uint32_t ordinal, const TcsPacketWriter *w, Reply *ret)
 	int64_t deadline;
 	int rc;
 
-	if (c->fd < 0)
+	if (c->fd < 0 && !c->exchange)
 		return -ENOTCONN;
 	rc = frame_request(w, ordinal, &req);
 	if (rc < 0)
 		return rc;
+	if (c->exchange)
+		return call_exchange(c, &req, ret);
 	deadline = now_ms() + c->timeout_ms;
 	rc = send_all(c->fd, req.data, req.len, deadline);
 	if (rc == 0)
@@ -320,18 +369,7 @@ tcsc_call(TcsClient *c, uint32_t ordinal, const TcsPacketWriter *w, Reply *ret)
 		disconnect(c);
 		return rc;
 	}
-	rc = tcs_packet_reader_init_reply(&rep.r, rep.buf, rep.len);
-	if (rc < 0) {
-		tcsc_reply_free(&rep);
-		return -EBADMSG;
-	}
-	/* TSS results are small; anything else is not a reply we understand */
-	if (rep.r.hdr.code > INT_MAX) {
-		tcsc_reply_free(&rep);
-		return -EBADMSG;
-	}
-	*ret = rep;
-	return (int)rep.r.hdr.code;
+	return parse_reply(&rep, ret);
 }
 
 /* tcsc_call() for the usual case: outputs only on success. */

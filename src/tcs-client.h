@@ -61,6 +61,14 @@ typedef struct TcsClient TcsClient;
  * TCS_CLIENT_CONNECT_TIMEOUT_MS. No context is opened yet.
  */
 int tcs_client_connect(const char *host, const char *port, TcsClient **ret);
+/*
+ * A client without a socket: each request frame goes to exchange(), which
+ * returns the whole reply frame (malloc'd) or a negative errno. tcsd uses
+ * this to run its own management operations through the TCS layer.
+ */
+typedef int (*TcsClientExchange)(const uint8_t *req, size_t len, uint8_t **reply,
+				 size_t *reply_len, void *userdata);
+int tcs_client_new_exchange(TcsClientExchange exchange, void *userdata, TcsClient **ret);
 /* Close the context (best effort, briefly) and the connection. NULL-safe. */
 void tcs_client_free(TcsClient *c);
 TCS_DEFINE_CLEANUP(TcsClient *, tcs_client_free)
@@ -189,3 +197,49 @@ int tcs_client_seal(TcsClient *c, uint32_t key, const uint8_t key_secret[TCS_SEC
 int tcs_client_unseal(TcsClient *c, uint32_t key, const uint8_t *key_secret,
 		      const uint8_t data_secret[TCS_SECRET_SIZE], const uint8_t *sealed,
 		      size_t sealed_len, uint8_t **ret, size_t *ret_len);
+
+/* ---- owner class (tcs-client-owner.c); tcsd allows these to local root/tss ---- */
+/* TPM_ReadPubek: the endorsement key's TPM_PUBKEY (checksum verified). */
+int tcs_client_read_pubek(TcsClient *c, uint8_t **ret, size_t *ret_len);
+/* RSA-OAEP (SHA-1, label "TCPA") to a TPM_PUBKEY or TPM_KEY, as TPMs take secrets. */
+int tcs_client_encrypt_oaep_tcpa(const uint8_t *pubkey, size_t pubkey_len, const void *data,
+				 size_t len, uint8_t **ret, size_t *ret_len);
+/* TPM_TakeOwnership with a 2048-bit SRK; the new SRK's TPM_KEY in *ret_srk (optional). */
+int tcs_client_take_ownership(TcsClient *c, const uint8_t owner[TCS_SECRET_SIZE],
+			      const uint8_t srk[TCS_SECRET_SIZE], uint8_t **ret_srk,
+			      size_t *ret_len);
+int tcs_client_owner_clear(TcsClient *c, const uint8_t owner[TCS_SECRET_SIZE]);
+/* TPM_ChangeAuthOwner for the owner secret itself (OSAP + ADIP). */
+int tcs_client_change_owner_secret(TcsClient *c, const uint8_t owner[TCS_SECRET_SIZE],
+				   const uint8_t new_owner[TCS_SECRET_SIZE]);
+int tcs_client_owner_set_disable(TcsClient *c, const uint8_t owner[TCS_SECRET_SIZE],
+				 bool disable);
+/* Physical-presence commands: they fail with TPM_BAD_PRESENCE once firmware locked it. */
+int tcs_client_physical_enable(TcsClient *c, bool enable);
+int tcs_client_physical_set_deactivated(TcsClient *c, bool deactivated);
+/* TPM_OwnerReadInternalPub (TPM_KH_SRK or TPM_KH_EK): a TPM_PUBKEY. */
+int tcs_client_owner_read_internal_pub(TcsClient *c, const uint8_t owner[TCS_SECRET_SIZE],
+				       uint32_t key_handle, uint8_t **ret, size_t *ret_len);
+
+#define TSS_MS_MIGRATE 0x0020u
+#define TSS_MS_REWRAP 0x0021u
+/* TPM_AuthorizeMigrationKey: the TPM_MIGRATIONKEYAUTH ticket for pubkey (a TPM_PUBKEY). */
+int tcs_client_authorize_migration_key(TcsClient *c, const uint8_t owner[TCS_SECRET_SIZE],
+				       uint16_t scheme, const uint8_t *pubkey, size_t pubkey_len,
+				       uint8_t **ret, size_t *ret_len);
+typedef struct {
+	uint8_t *random; /* empty for TSS_MS_REWRAP */
+	size_t random_len;
+	uint8_t *out;
+	size_t out_len;
+} TcsMigrationBlob;
+void tcs_migration_blob_clear(TcsMigrationBlob *b);
+/*
+ * TPM_CreateMigrationBlob of a key's encData (from its TPM_KEY) under parent;
+ * parent_secret NULL: the parent needs no authorisation.
+ */
+int tcs_client_create_migration_blob(TcsClient *c, uint32_t parent, const uint8_t *parent_secret,
+				     const uint8_t migration_secret[TCS_SECRET_SIZE],
+				     uint16_t scheme, const uint8_t *ticket, size_t ticket_len,
+				     const uint8_t *enc_data, size_t enc_len,
+				     TcsMigrationBlob *ret);
