@@ -42,6 +42,8 @@ static const struct {
 	{86, tcsd_op_get_credential},
 	{101, tcsd_op_enum_registered_keys},
 	{120, tcsd_op_flush_specific},
+	{121, tcsd_op_key_control_owner},
+	{122, tcsd_op_dsap},
 };
 
 static TcsdHandlerFunc

@@ -54,3 +54,5 @@ guint32 tcsd_op_log_pcr_event(TcsdRequest *rq);
 guint32 tcsd_op_get_pcr_event(TcsdRequest *rq);
 guint32 tcsd_op_get_pcr_event_by_pcr(TcsdRequest *rq);
 guint32 tcsd_op_get_pcr_event_log(TcsdRequest *rq);
+guint32 tcsd_op_dsap(TcsdRequest *rq);
+guint32 tcsd_op_key_control_owner(TcsdRequest *rq);

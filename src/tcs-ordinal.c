@@ -117,8 +117,7 @@ static const TcsOrdinal ordinals[TCSD_ORD_LAST] = {
 	/* monotonic counters (broken in TrouSerS 0.3.15; these work) */
 	TPM(79, "READCOUNTER", 0, TPM_ORD_ReadCounter, "xu", "c", NULL),
 	/* TCSD sends the label before the encAuth, the TPM wants them the other way round */
-	TPM(80, "CREATECOUNTER", TCS_ORD_OWNER | TCS_ORD_NOTYET, TPM_ORD_CreateCounter, "xeLA",
-	    "uc", NULL),
+	TPM(80, "CREATECOUNTER", TCS_ORD_OWNER, TPM_ORD_CreateCounter, "x>4eA", "uc", NULL),
 	TPM(81, "INCREMENTCOUNTER", 0, TPM_ORD_IncrementCounter, "xuA", "c", NULL),
 	TPM(82, "RELEASECOUNTER", 0, TPM_ORD_ReleaseCounter, "xuA", "", NULL),
 	TPM(83, "RELEASECOUNTEROWNER", TCS_ORD_OWNER, TPM_ORD_ReleaseCounterOwner, "xuA", "",
@@ -140,8 +139,9 @@ static const TcsOrdinal ordinals[TCSD_ORD_LAST] = {
 	/* audit */
 	TPM(95, "SETORDINALAUDITSTATUS", TCS_ORD_OWNER, TPM_ORD_SetOrdinalAuditStatus, "xubA", "",
 	    NULL),
-	NOTYET(96, "GETAUDITDIGEST"),
-	NOTYET(97, "GETAUDITDIGESTSIGNED"),
+	/* the counter value goes out as a structure, the ordinal list counted in ordinals */
+	TPM(96, "GETAUDITDIGEST", 0, TPM_ORD_GetAuditDigest, "xu", "QdbO", "1023"),
+	TPM(97, "GETAUDITDIGESTSIGNED", 0, TPM_ORD_GetAuditDigestSigned, "xkbna", "QddL", NULL),
 	TPM(98, "SEALX", 0, TPM_ORD_Sealx, "xkeLLa", "S", NULL),
 	TPM(99, "SETOPERATORAUTH", TCS_ORD_OWNER, TPM_ORD_SetOperatorAuth, "xs", "", NULL),
 	TPM(100, "OWNERREADINTERNALPUB", 0, TPM_ORD_OwnerReadInternalPub, "xuA", "P", NULL),
@@ -167,14 +167,17 @@ static const TcsOrdinal ordinals[TCSD_ORD_LAST] = {
 	/* certified migratable keys */
 	TPM(114, "CMK_SETRESTRICTIONS", TCS_ORD_OWNER, TPM_ORD_CMK_SetRestrictions, "xuA", "", NULL),
 	TPM(115, "CMK_APPROVEMA", TCS_ORD_OWNER, TPM_ORD_CMK_ApproveMA, "xdA", "d", NULL),
-	NOTYET(116, "CMK_CREATEKEY"),
-	NOTYET(117, "CMK_CREATETICKET"),
-	NOTYET(118, "CMK_CREATEBLOB"),
-	NOTYET(119, "CMK_CONVERTMIGRATION"),
+	/* TCSD sends the two digests before the key, the TPM wants them after it */
+	TPM(116, "CMK_CREATEKEY", 0, TPM_ORD_CMK_CreateKey, "xke>d>dRa", "K", "0A"),
+	TPM(117, "CMK_CREATETICKET", TCS_ORD_OWNER, TPM_ORD_CMK_CreateTicket, "xRdLA", "d", NULL),
+	/* the scheme comes from the migration ticket: already a TPM_MS_* value */
+	TPM(118, "CMK_CREATEBLOB", 0, TPM_ORD_CMK_CreateBlob, "xkwRdLLLLa", "LL", NULL),
+	TPM(119, "CMK_CONVERTMIGRATION", 0, TPM_ORD_CMK_ConvertMigration, "xkMdRLLa", "L", NULL),
 	CUSTOM(120, "FLUSHSPECIFIC", 0),
-	TPM(121, "KEYCONTROLOWNER", TCS_ORD_OWNER | TCS_ORD_NOTYET, TPM_ORD_KeyControlOwner,
+	/* the handler adds the owner-evict UUID TrouSerS answers with */
+	TPM(121, "KEYCONTROLOWNER", TCS_ORD_OWNER | TCS_ORD_CUSTOM, TPM_ORD_KeyControlOwner,
 	    "xkRubA", "", NULL),
-	NOTYET(122, "DSAP"),
+	CUSTOM(122, "DSAP", 0),
 };
 
 const TcsOrdinal *
@@ -211,13 +214,17 @@ tcs_ordinal_schema_valid(const TcsOrdinal *o)
 		return o->in == NULL && o->tpm_out == NULL;
 	if (!o->in || !o->tpm_out || o->in[0] != 'x')
 		return false;
-	if (strspn(o->in, "xkuwmybUndesLRAaz") != strlen(o->in))
+	if (strspn(o->in, "xkuwmybUndesLR4MAaz>") != strlen(o->in))
 		return false;
-	if (strspn(o->tpm_out, "uwbndVcULlKPCSTIFr") != strlen(o->tpm_out))
+	if (strspn(o->tpm_out, "uwbndVcQULlOKPCSTIFr") != strlen(o->tpm_out))
 		return false;
 	/* 'r' (the rest) can only be the last field */
 	if (strchr(o->tpm_out, 'r') && strchr(o->tpm_out, 'r')[1] != '\0')
 		return false;
+	/* '>' holds back a plain parameter, never an authorisation, and is never last */
+	for (const char *p = strchr(o->in, '>'); p; p = strchr(p + 1, '>'))
+		if (!p[1] || strchr("Aaz>x", p[1]))
+			return false;
 	nfields = strlen(o->tpm_out);
 	nauth_in = count_auths(o->in);
 	if (nauth_in > 2)

@@ -12,12 +12,17 @@
  *   m UINT16 migration scheme: TSS_MS_* (0x20..0x24) -> TPM_MS_* (1..5), others as is
  *   n NONCE  d DIGEST  e ENCAUTH  s SECRET -> 20 bytes
  *   L UINT32 + PBYTE -> u32 size + bytes      R UINT32 + PBYTE -> bytes only (a TPM structure)
+ *   4 UINT32 + PBYTE of exactly 4 bytes (a counter label) -> the 4 bytes
+ *   M PBYTE of 60 bytes, no size (TPM_CMK_AUTH) -> the 60 bytes
+ *   >X parameter X goes to the TPM after the next parameter that is not held
+ *      (where TCSD and TPM orders differ: CreateCounter, CMK_CreateKey)
  *   A AUTH (required)  a AUTH (optional: absent = none)  z AUTH (all zeros = none)
  *     -> the TPM authorisation trailers, in order; the tag counts them.
  *
  * TPM reply schema (fields after the return code, in TPM order):
  *   u u32  w u16  b BOOL  n nonce  d digest  V TPM_VERSION  c TPM_COUNTER_VALUE  U u64
  *   L u32 size + bytes   l same, empty PBYTE left out on the TCSD side
+ *   Q TPM_COUNTER_VALUE as a structure   O u32 byte size + ordinals -> UINT32 count + PBYTE
  *   K TPM_KEY   P TPM_PUBKEY   C TPM_PCR_COMPOSITE   S TPM_STORED_DATA   T TPM_CURRENT_TICKS
  *   I TPM_PCR_INFO_SHORT   F TPM_CERTIFY_INFO   r the rest   (structures go out as UINT32 + PBYTE)
  *

@@ -134,6 +134,20 @@ command_param(char op, TcsPacketReader *req, TcsKeyTranslateFunc translate, void
 		tcs_wipe(b20, sizeof(b20));
 		break;
 	}
+	case '4':
+		/* a counter label: exactly 4 bytes (TrouSerS refuses other sizes the same way) */
+		rc = tcs_packet_get_blob(req, TCS_TPM_MAX_COMMAND, &p, &len);
+		if (rc == 0 && len != 4)
+			return TCS_ERR(TSS_E_BAD_PARAMETER);
+		if (rc == 0)
+			tcs_wbuf_bytes(body, p, 4);
+		break;
+	case 'M':
+		/* TPM_CMK_AUTH: three digests as a bare PBYTE, no size in front */
+		rc = tcs_packet_get_pbyte(req, 60, &p);
+		if (rc == 0)
+			tcs_wbuf_bytes(body, p, 60);
+		break;
 	case 'L':
 	case 'R':
 		rc = tcs_packet_get_blob(req, TCS_TPM_MAX_COMMAND, &p, &len);
@@ -172,16 +186,27 @@ tcs_schema_build_command(const TcsOrdinal *o, TcsPacketReader *req, TcsKeyTransl
 {
 	static const uint16_t tags[] = {TPM_TAG_RQU_COMMAND, TPM_TAG_RQU_AUTH1_COMMAND,
 					TPM_TAG_RQU_AUTH2_COMMAND};
-	TcsWbuf body;
+	TcsWbuf body, held;
 	uint32_t res = 0;
 
 	memset(st, 0, sizeof(*st));
 	if (!o->tpm_ordinal || !o->in)
 		return TCS_ERR(TSS_E_INTERNAL_ERROR);
 	tcs_wbuf_init(&body, TCS_TPM_MAX_COMMAND);
-	for (const char *op = o->in; *op && res == 0; op++)
+	tcs_wbuf_init(&held, TCS_TPM_MAX_COMMAND);
+	for (const char *op = o->in; *op && res == 0; op++) {
+		/* '>': the TPM wants this parameter after the next one that is not held */
+		if (*op == '>' && op[1]) {
+			res = command_param(*++op, req, translate, user_data, st, &held);
+			continue;
+		}
 		res = command_param(*op, req, translate, user_data, st, &body);
-	if (res == 0 && !tcs_wbuf_ok(&body))
+		if (held.len) {
+			tcs_wbuf_bytes(&body, held.data, held.len);
+			held.len = 0;
+		}
+	}
+	if (res == 0 && (!tcs_wbuf_ok(&body) || !tcs_wbuf_ok(&held) || held.len))
 		res = BAD_PACKET;
 	if (res == 0) {
 		/* the trailers follow the parameters, in the schema's order */
@@ -201,6 +226,7 @@ tcs_schema_build_command(const TcsOrdinal *o, TcsPacketReader *req, TcsKeyTransl
 			res = BAD_PACKET;
 	}
 	tcs_wbuf_free_secure(&body);
+	tcs_wbuf_free_secure(&held);
 	return res;
 }
 
@@ -276,7 +302,9 @@ parse_field(char op, TcsRbuf *r, ReplyField *f)
 		f->p = tcs_rbuf_take(r, 4);
 		break;
 	case 'c':
+	case 'Q':
 		f->p = tcs_rbuf_take(r, 10);
+		f->len = 10;
 		break;
 	case 'U':
 		f->p = tcs_rbuf_take(r, 8);
@@ -285,6 +313,12 @@ parse_field(char op, TcsRbuf *r, ReplyField *f)
 	case 'l':
 		f->len = tcs_rbuf_u32(r);
 		f->p = tcs_rbuf_take(r, f->len);
+		break;
+	case 'O':
+		f->len = tcs_rbuf_u32(r);
+		f->p = tcs_rbuf_take(r, f->len);
+		if (f->len % 4)
+			return false;
 		break;
 	default:
 		if (struct_len(op, r, &n) < 0)
@@ -337,6 +371,11 @@ emit_field(const ReplyField *f, TcsPacketWriter *w)
 		tcs_packet_put_u64(w, tcs_rbuf_u64(&r8));
 		break;
 	}
+	case 'O':
+		/* the TSS counts ordinals, the TPM bytes; the list stays in TPM byte order */
+		tcs_packet_put_u32(w, (uint32_t)f->len / 4);
+		tcs_packet_put_pbyte(w, f->p, (uint32_t)f->len);
+		break;
 	case 'l':
 		/* TrouSerS leaves an empty PBYTE out here, and libtspi counts on it */
 		tcs_packet_put_u32(w, (uint32_t)f->len);
