@@ -28,6 +28,7 @@ typedef enum {
 	OPT_PLATFORM_CLASSES,
 	OPT_TPM_DEVICE,
 	OPT_USERS,
+	OPT_DBUS,
 } TcsdOptionKind;
 
 typedef struct {
@@ -67,6 +68,7 @@ static const TcsdOption options[] = {
 	OPT_RANGE(max_auth_sessions_per_context, 1, 65536),
 	OPT_RANGE(max_request_size, TCSD_HEADER_SIZE, 16 * 1024 * 1024),
 	OPT_RANGE(request_timeout_ms, 100, 3600 * 1000),
+	OPT(dbus, OPT_DBUS),
 };
 
 /* the TCSD ordinals (anchors §3) that remote_ops names open up */
@@ -386,6 +388,19 @@ config_apply(TcsdConfig *c, const TcsdOption *opt, const char *value, GError **e
 		set_string(field, names);
 		return TRUE;
 	}
+	case OPT_DBUS:
+		if (g_strcmp0(value, "auto") == 0)
+			*(TcsdDbusMode *)field = TCSD_DBUS_AUTO;
+		else if (g_strcmp0(value, "yes") == 0)
+			*(TcsdDbusMode *)field = TCSD_DBUS_YES;
+		else if (g_strcmp0(value, "no") == 0)
+			*(TcsdDbusMode *)field = TCSD_DBUS_NO;
+		else {
+			g_set_error(error, TCSD_CONFIG_ERROR, TCSD_CONFIG_ERROR_INVALID_VALUE,
+				    "'%s' is not auto, yes or no", value);
+			return FALSE;
+		}
+		return TRUE;
 	case OPT_TPM_DEVICE: {
 		g_auto(TcsdTpmSpec) spec = {0};
 		g_autoptr(GError) spec_error = NULL;

@@ -18,6 +18,12 @@ typedef enum {
 /* highest PCR index accepted in firmware_pcrs / kernel_pcrs */
 #define TCSD_CONFIG_MAX_PCR 23
 
+typedef enum {
+	TCSD_DBUS_AUTO, /* when a system bus is there; without one, TSS service only */
+	TCSD_DBUS_YES,  /* fail to start without the bus name */
+	TCSD_DBUS_NO,
+} TcsdDbusMode;
+
 typedef struct {
 	guint16 port;
 	guint num_threads;
@@ -45,6 +51,7 @@ typedef struct {
 	guint max_auth_sessions_per_context;
 	guint max_request_size;
 	guint request_timeout_ms;
+	TcsdDbusMode dbus; /* serve org.tcs.Manager on the system bus */
 } TcsdConfig;
 
 GQuark tcsd_config_error_quark(void);

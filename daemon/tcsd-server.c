@@ -61,6 +61,11 @@ typedef struct {
 	gsize len;
 	gboolean disconnect;
 	gboolean quit;
+	/* a task of the management plane: work() on the worker, done() back on the main thread */
+	TcsdWorkFunc work;
+	TcsdWorkFunc done;
+	gpointer data;
+	TcsdDaemon *server_d;
 	/* filled by the worker */
 	TcsdServer *server;
 	guint8 *reply;
@@ -85,6 +90,17 @@ job_free(TcsdJob *j)
 
 static gboolean deliver_reply(gpointer data);
 
+static gboolean
+deliver_work_done(gpointer data)
+{
+	TcsdJob *j = data;
+
+	if (j->done)
+		j->done(j->server_d, j->data);
+	job_free(j);
+	return G_SOURCE_REMOVE;
+}
+
 static gpointer
 worker_main(gpointer data)
 {
@@ -96,6 +112,12 @@ worker_main(gpointer data)
 		if (j->quit) {
 			job_free(j);
 			break;
+		}
+		if (j->work) {
+			j->work(s->d, j->data);
+			g_main_context_invoke_full(s->d->main_context, G_PRIORITY_DEFAULT,
+						   deliver_work_done, j, NULL);
+			continue;
 		}
 		if (j->disconnect) {
 			tcsd_dispatch_disconnect(s->d, j->conn_id);
@@ -547,4 +569,22 @@ tcsd_server_free(TcsdServer *s)
 	g_array_unref(s->listen_fds);
 	g_async_queue_unref(s->jobs);
 	g_free(s);
+}
+
+void
+tcsd_server_run_on_worker(TcsdServer *s, TcsdWorkFunc work, TcsdWorkFunc done, gpointer data)
+{
+	TcsdJob *j = g_new0(TcsdJob, 1);
+
+	j->work = work;
+	j->done = done;
+	j->data = data;
+	j->server_d = s->d;
+	g_async_queue_push(s->jobs, j);
+}
+
+guint
+tcsd_server_count_connections(TcsdServer *s)
+{
+	return g_hash_table_size(s->conns);
 }

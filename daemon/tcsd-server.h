@@ -17,3 +17,10 @@ void tcsd_server_free(TcsdServer *s);
 guint tcsd_server_count_listeners(TcsdServer *s);
 /* TRUE when the sockets came from systemd. */
 gboolean tcsd_server_is_activated(TcsdServer *s);
+
+/* Work for the TPM worker, queued behind the requests already waiting (FIFO). */
+typedef void (*TcsdWorkFunc)(TcsdDaemon *d, gpointer data);
+void tcsd_server_run_on_worker(TcsdServer *s, TcsdWorkFunc work, TcsdWorkFunc done,
+			       gpointer data);
+/* Open TSS client connections. */
+guint tcsd_server_count_connections(TcsdServer *s);
