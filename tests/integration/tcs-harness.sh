@@ -30,6 +30,8 @@
 #   TCS_TROUSERS_TCSD the reference daemon     (default /usr/sbin/tcsd)
 #   TCS_KEEP=1        keep the state dir (logs, TPM state) after the test
 #   TCS_TRACE=1       log every harness action to stderr
+#   TCS_TCSD_DBUS     our tcsd's "dbus =" (default no; yes/auto serve
+#                     org.tcs.Manager on DBUS_SYSTEM_BUS_ADDRESS)
 #
 # Exported after start: TCS_DIR, SWTPM_PORT, SWTPM_CTRL_PORT, TCSD_PORT,
 #   TSS_TCSD_HOSTNAME, TSS_TCSD_PORT, TSS_USER_PS_FILE, TCS_TCSD_FLAVOUR.
@@ -369,6 +371,9 @@ _tcs_write_conf() { # FLAVOUR
         if [ "$1" = ours ]; then
             echo "tpm_device = tcp:127.0.0.1:$SWTPM_PORT"
             echo "state_dir = $TCS_DIR/state"
+            # org.tcs.Manager only on a test's private bus (TCS_TCSD_DBUS=yes with
+            # DBUS_SYSTEM_BUS_ADDRESS set), never on the machine's system bus
+            echo "dbus = ${TCS_TCSD_DBUS:-no}"
             # extra lines a test needs (limits, timeouts), one per line
             [ -n "${TCS_TCSD_EXTRA_CONF:-}" ] && printf '%s\n' "$TCS_TCSD_EXTRA_CONF"
         else
