@@ -511,3 +511,50 @@ tcs_take_ownership() {
     tpm_takeownership -y -z </dev/null >>"$TCS_DIR/takeownership.log" 2>&1 ||
         { tcs_log "tpm_takeownership -y -z failed:"; cat "$TCS_DIR/takeownership.log" >&2; return 1; }
 }
+
+# ------------------------------------------------------------------ a second stack
+# tcs_start_peer [FLAVOUR]: a second, independent swtpm + tcsd (ours|trousers;
+# default: the first stack's flavour) in $TCS_DIR/peer, owned with the
+# well-known secrets, for tests that move things between two TPMs
+# (migration). Exports TCS_PEER_TCSD_PORT and TCS_PEER_DIR; the client
+# environment (TSS_TCSD_PORT, …) stays on the first stack. The cleanup trap
+# stops the peer's processes; tcs_stop_peer stops them earlier and reports a
+# bad exit of the peer tcsd like tcs_stop_tcsd.
+tcs_start_peer() {
+    local flavour=${1:-${TCS_TCSD_FLAVOUR:-ours}} rc=0
+    local dir=$TCS_DIR sw=$SWTPM_PORT swc=$SWTPM_CTRL_PORT port=$TCSD_PORT
+    local swpid=$_TCS_SWTPM_PID tpid=$_TCS_TCSD_PID flav=${TCS_TCSD_FLAVOUR:-}
+    local noek=${_TCS_NO_EK:-0}
+    [ -n "$dir" ] || { tcs_log "call tcs_harness_init first"; return 1; }
+    TCS_DIR=$dir/peer
+    mkdir -p "$TCS_DIR/tpm" "$TCS_DIR/ps" "$TCS_DIR/state" "$TCS_DIR/work"
+    chmod 0755 "$TCS_DIR" "$TCS_DIR/work"
+    chown tss:tss "$TCS_DIR/ps" "$TCS_DIR/state"; chmod 0700 "$TCS_DIR/ps" "$TCS_DIR/state"
+    ln -sf ../ports.used "$TCS_DIR/ports.used"     # one list: no port given twice
+    SWTPM_PORT=; SWTPM_CTRL_PORT=; TCSD_PORT=; _TCS_SWTPM_PID=; _TCS_TCSD_PID=
+    tcs_start_swtpm && tcs_start_tcsd "$flavour" && tcs_take_ownership || rc=1
+    [ "$rc" = 0 ] || tcs_dump_logs >&2
+    TCS_PEER_DIR=$TCS_DIR; TCS_PEER_TCSD_PORT=$TCSD_PORT
+    _TCS_PEER_TCSD_PID=$_TCS_TCSD_PID; _TCS_PEER_SWTPM_PID=$_TCS_SWTPM_PID
+    _TCS_PEER_SWTPM_CTRL=$SWTPM_CTRL_PORT; _TCS_PEER_FLAVOUR=$flavour
+    # tcsd first, then its TPM
+    [ -n "$_TCS_TCSD_PID" ] && tcs_track_pid "$_TCS_TCSD_PID"
+    [ -n "$_TCS_SWTPM_PID" ] && tcs_track_pid "$_TCS_SWTPM_PID"
+    TCS_DIR=$dir; SWTPM_PORT=$sw; SWTPM_CTRL_PORT=$swc; TCSD_PORT=$port
+    _TCS_SWTPM_PID=$swpid; _TCS_TCSD_PID=$tpid; TCS_TCSD_FLAVOUR=$flav; _TCS_NO_EK=$noek
+    if [ -n "$port" ]; then _tcs_export_client_env; fi
+    export TCS_PEER_TCSD_PORT TCS_PEER_DIR
+    return "$rc"
+}
+
+tcs_stop_peer() {
+    local rc=0
+    [ -n "${_TCS_PEER_TCSD_PID:-}" ] || return 0
+    _tcs_stop_pid "$_TCS_PEER_TCSD_PID" 100
+    case "$_TCS_RC" in 0|143) ;; *) tcs_log "peer tcsd exited with status $_TCS_RC"; rc=1 ;; esac
+    echo "tcs-harness: tcsd ($_TCS_PEER_FLAVOUR) exit status $_TCS_RC" >> "$TCS_PEER_DIR/tcsd.log"
+    swtpm_ioctl --tcp 127.0.0.1:"$_TCS_PEER_SWTPM_CTRL" -s >/dev/null 2>&1
+    _tcs_stop_pid "$_TCS_PEER_SWTPM_PID" 30
+    _TCS_PEER_TCSD_PID=; _TCS_PEER_SWTPM_PID=
+    return "$rc"
+}

@@ -4,7 +4,9 @@
 # fresh private stack: swtpm (TPM 1.2, EK) + tcsd (ours or TrouSerS'), the TPM
 # owned with the well-known owner and SRK secrets (tpm_takeownership -y -z).
 #
-# Usage: test-tspi.sh [--daemon ours|trousers] PROGRAM [ARGS...]
+# Usage: test-tspi.sh [--daemon ours|trousers] [--peer] PROGRAM [ARGS...]
+#   --peer    also start a second owned stack of the same flavour (the
+#             program finds its tcsd port in TCS_PEER_TCSD_PORT)
 #   PROGRAM   path of the built test program (meson passes it), or its name
 #             under $TCS_BUILD_DIR/tests/integration/tspi/
 # Environment: TCS_DAEMON=ours|trousers (default ours; the option wins), plus
@@ -19,10 +21,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/tcs-harness.sh"
 
 DAEMON=${TCS_DAEMON:-ours}
+PEER=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --daemon) DAEMON=${2:-}; shift 2 ;;
         --daemon=*) DAEMON=${1#--daemon=}; shift ;;
+        --peer) PEER=1; shift ;;
         --) shift; break ;;
         -*) echo "usage: $0 [--daemon ours|trousers] PROGRAM [ARGS...]" >&2; exit 2 ;;
         *) break ;;
@@ -53,6 +57,10 @@ tcs_start_swtpm || exit 1
 tcs_start_tcsd "$DAEMON" || exit 1
 echo "$NAME: daemon=$DAEMON tcsd=127.0.0.1:$TCSD_PORT swtpm=127.0.0.1:$SWTPM_PORT dir=$TCS_DIR"
 tcs_take_ownership || { tcs_dump_logs; exit 1; }
+if [ "$PEER" = 1 ]; then
+    tcs_start_peer "$DAEMON" || exit 1
+    echo "$NAME: peer tcsd=127.0.0.1:$TCS_PEER_TCSD_PORT dir=$TCS_PEER_DIR"
+fi
 
 # bounded: under a slow wrapper (valgrind) meson's --timeout-multiplier applies too
 limit=240
@@ -70,8 +78,12 @@ echo "$NAME: exit status $rc after $(( (t1 - t0) / 1000000 )) ms"
 if ! tcs_stop_tcsd; then
     echo "FAIL  tcsd did not exit cleanly"; rc=1
 fi
+if [ "$PEER" = 1 ] && ! tcs_stop_peer && [ "$DAEMON" = ours ]; then
+    echo "FAIL  the peer tcsd did not exit cleanly"; rc=1
+fi
 if [ "$rc" != 0 ]; then
     tcs_dump_logs
+    [ "$PEER" = 1 ] && TCS_DIR=$TCS_PEER_DIR tcs_dump_logs
     [ "$rc" = 77 ] || rc=1
 fi
 exit "$rc"
