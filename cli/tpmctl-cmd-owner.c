@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Ownership and TPM state: takeownership, changepwd, forgetpwd, clear, enable/disable, activate/deactivate. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "tpmctl.h"
+
+static void
+add_mode(GVariantBuilder *b, const char *option, const char *mode)
+{
+	if (mode)
+		g_variant_builder_add(b, "{sv}", option, g_variant_new_string(mode));
+}
+
+/* The current owner secret, or an empty one when the TPM has no owner to ask about. */
+static int
+owner_secret_if_owned(Tpmctl *ctl, TpmctlRequest *req, GVariant *props, GVariant **secret,
+		      const char **mode)
+{
+	if (!tpmctl_property_bool(props, "Owned")) {
+		*mode = NULL;
+		*secret = tpmctl_secret_empty();
+		return TPMCTL_EXIT_OK;
+	}
+	return tpmctl_owner_secret(ctl, req, props, secret, mode);
+}
+
+static json_object *
+json_result(void)
+{
+	json_object *doc = json_object_new_object();
+
+	json_object_object_add(doc, "ok", json_object_new_boolean(1));
+	return doc;
+}
+
+int
+tpmctl_cmd_takeownership(Tpmctl *ctl, TpmctlRequest *req)
+{
+	g_autoptr(GError) error = NULL;
+	GVariant *owner = NULL;
+	GVariantBuilder opts;
+	const char *mode = NULL;
+	bool random = false;
+	int rc;
+
+	rc = tpmctl_new_owner_secret(ctl, req, true, &owner, &mode, &random);
+	if (rc != TPMCTL_EXIT_OK)
+		return rc;
+	if (random && req->no_store) {
+		g_variant_unref(g_variant_ref_sink(owner));
+		return tpmctl_fail(ctl, TPMCTL_EXIT_USAGE, "tpmctl.Usage",
+				   "a generated owner password must be stored: give one "
+				   "(TPM_PASSWD or the prompt) to keep it unstored");
+	}
+	g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
+	add_mode(&opts, "owner-secret-mode", mode);
+	if (req->no_store)
+		g_variant_builder_add(&opts, "{sv}", "store-owner-secret", g_variant_new_boolean(FALSE));
+	if (req->no_storage_keys)
+		g_variant_builder_add(&opts, "{sv}", "create-storage-keys", g_variant_new_boolean(FALSE));
+	tpmctl_say(ctl, "Taking ownership of the TPM...\n");
+	rc = tpmctl_call(ctl, "TakeOwnership",
+			 g_variant_new("(@ay@ay@a{sv})", owner, tpmctl_secret_empty(),
+				       g_variant_builder_end(&opts)),
+			 NULL, NULL, TPMCTL_TIMEOUT_LONG_MS, true, NULL, &error);
+	if (rc != TPMCTL_EXIT_OK)
+		return tpmctl_report_error(ctl, "cannot take ownership of the TPM", error);
+	if (ctl->json) {
+		json_object *doc = json_result();
+
+		json_object_object_add(doc, "owner-secret-stored", json_object_new_boolean(!req->no_store));
+		json_object_object_add(doc, "owner-secret-generated", json_object_new_boolean(random));
+		json_object_object_add(doc, "storage-keys-created",
+				       json_object_new_boolean(!req->no_storage_keys));
+		tpmctl_json_print(doc);
+		return TPMCTL_EXIT_OK;
+	}
+	printf("The TPM ownership has been taken.\n");
+	if (random)
+		printf("The TPM password is a random one, stored for tcsd; set one you know with "
+		       "'changepwd' before deleting it.\n");
+	else if (!req->no_store)
+		printf("The TPM password is stored for tcsd.\n");
+	if (!req->no_storage_keys)
+		printf("The System-specific Key (SK) and the Roaming Key (RK) have been created.\n");
+	return TPMCTL_EXIT_OK;
+}
+
+int
+tpmctl_cmd_changepwd(Tpmctl *ctl, TpmctlRequest *req)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) props = NULL;
+	GVariant *owner = NULL, *new_owner = NULL;
+	GVariantBuilder opts;
+	const char *mode = NULL, *new_mode = NULL;
+	bool random = false, stored_before;
+	int rc;
+
+	rc = tpmctl_get_properties(ctl, &props);
+	if (rc != TPMCTL_EXIT_OK)
+		return rc;
+	stored_before = tpmctl_property_bool(props, "OwnerSecretStored");
+	rc = tpmctl_owner_secret(ctl, req, props, &owner, &mode);
+	if (rc != TPMCTL_EXIT_OK)
+		return rc;
+	g_variant_ref_sink(owner);
+	rc = tpmctl_new_owner_secret(ctl, req, false, &new_owner, &new_mode, &random);
+	if (rc != TPMCTL_EXIT_OK) {
+		g_variant_unref(owner);
+		return rc;
+	}
+	g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
+	add_mode(&opts, "owner-secret-mode", mode);
+	add_mode(&opts, "new-owner-secret-mode", new_mode);
+	/* a generated secret nobody knows must be kept */
+	if (req->store || random)
+		g_variant_builder_add(&opts, "{sv}", "store-owner-secret", g_variant_new_boolean(TRUE));
+	rc = tpmctl_call(ctl, "ChangeOwnerSecret",
+			 g_variant_new("(@ay@ay@a{sv})", owner, new_owner, g_variant_builder_end(&opts)),
+			 NULL, NULL, TPMCTL_TIMEOUT_LONG_MS, true, NULL, &error);
+	g_variant_unref(owner);
+	if (rc != TPMCTL_EXIT_OK)
+		return tpmctl_report_error(ctl, "cannot change the TPM password", error);
+	if (ctl->json) {
+		json_object *doc = json_result();
+
+		json_object_object_add(doc, "owner-secret-stored",
+				       json_object_new_boolean(stored_before || req->store || random));
+		json_object_object_add(doc, "owner-secret-generated", json_object_new_boolean(random));
+		tpmctl_json_print(doc);
+		return TPMCTL_EXIT_OK;
+	}
+	printf("  Password change successful.\n");
+	return TPMCTL_EXIT_OK;
+}
+
+int
+tpmctl_cmd_forgetpwd(Tpmctl *ctl, TpmctlRequest *req)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	gboolean removed = FALSE;
+
+	if (tpmctl_call(ctl, "ForgetOwnerSecret", NULL, G_VARIANT_TYPE("(b)"), NULL,
+			TPMCTL_TIMEOUT_SHORT_MS, true, &reply, &error) != TPMCTL_EXIT_OK)
+		return tpmctl_report_error(ctl, "cannot delete the stored TPM password", error);
+	g_variant_get(reply, "(b)", &removed);
+	if (ctl->json) {
+		json_object *doc = json_result();
+
+		json_object_object_add(doc, "removed", json_object_new_boolean(removed));
+		tpmctl_json_print(doc);
+	} else {
+		printf(removed ? "The stored TPM password has been deleted.\n"
+			       : "No TPM password was stored.\n");
+	}
+	return TPMCTL_EXIT_OK;
+}
+
+int
+tpmctl_cmd_clear(Tpmctl *ctl, TpmctlRequest *req)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) props = NULL;
+	GVariant *owner = NULL;
+	GVariantBuilder opts;
+	const char *mode = NULL;
+	int rc;
+
+	rc = tpmctl_get_properties(ctl, &props);
+	if (rc != TPMCTL_EXIT_OK)
+		return rc;
+	if (!req->yes && !ctl->json)
+		printf("Clearing the TPM owner destroys the SRK: every TPM key becomes unusable\n"
+		       "unless a key archive (backup) is restored after taking ownership again.\n");
+	rc = tpmctl_confirm(ctl, req, "Do you wish to continue?");
+	if (rc != TPMCTL_EXIT_OK)
+		return rc;
+	rc = owner_secret_if_owned(ctl, req, props, &owner, &mode);
+	if (rc != TPMCTL_EXIT_OK)
+		return rc;
+	g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
+	add_mode(&opts, "owner-secret-mode", mode);
+	rc = tpmctl_call(ctl, "ClearOwner", g_variant_new("(@ay@a{sv})", owner,
+							  g_variant_builder_end(&opts)),
+			 NULL, NULL, TPMCTL_TIMEOUT_LONG_MS, true, NULL, &error);
+	if (rc != TPMCTL_EXIT_OK)
+		return tpmctl_report_error(ctl, "cannot clear the TPM owner", error);
+	if (ctl->json)
+		tpmctl_json_print(json_result());
+	else
+		printf("The TPM owner has been cleared.\n");
+	return TPMCTL_EXIT_OK;
+}
+
+int
+tpmctl_cmd_set_enabled(Tpmctl *ctl, TpmctlRequest *req)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) props = NULL;
+	bool enable = strcmp(req->command, "enable") == 0;
+	GVariant *owner = NULL;
+	GVariantBuilder opts;
+	const char *mode = NULL;
+	int rc;
+
+	rc = tpmctl_get_properties(ctl, &props);
+	if (rc != TPMCTL_EXIT_OK)
+		return rc;
+	rc = owner_secret_if_owned(ctl, req, props, &owner, &mode);
+	if (rc != TPMCTL_EXIT_OK)
+		return rc;
+	g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
+	add_mode(&opts, "owner-secret-mode", mode);
+	rc = tpmctl_call(ctl, "SetEnabled", g_variant_new("(b@ay@a{sv})", enable, owner,
+							  g_variant_builder_end(&opts)),
+			 NULL, NULL, TPMCTL_TIMEOUT_LONG_MS, true, NULL, &error);
+	if (rc != TPMCTL_EXIT_OK)
+		return tpmctl_report_error(ctl, enable ? "cannot enable the TPM" : "cannot disable the TPM",
+					   error);
+	if (ctl->json) {
+		json_object *doc = json_result();
+
+		json_object_object_add(doc, "enabled", json_object_new_boolean(enable));
+		tpmctl_json_print(doc);
+	} else {
+		printf(enable ? "The TPM is enabled.\n" : "The TPM is disabled.\n");
+	}
+	return TPMCTL_EXIT_OK;
+}
+
+int
+tpmctl_cmd_set_activated(Tpmctl *ctl, TpmctlRequest *req)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	bool activate = strcmp(req->command, "activate") == 0;
+	gboolean reboot = FALSE;
+	int rc;
+
+	rc = tpmctl_call(ctl, "SetActivated", g_variant_new("(b@a{sv})", activate,
+							    g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0)),
+			 G_VARIANT_TYPE("(b)"), NULL, TPMCTL_TIMEOUT_LONG_MS, true, &reply, &error);
+	if (rc != TPMCTL_EXIT_OK)
+		return tpmctl_report_error(ctl, activate ? "cannot activate the TPM"
+							 : "cannot deactivate the TPM", error);
+	g_variant_get(reply, "(b)", &reboot);
+	if (ctl->json) {
+		json_object *doc = json_result();
+
+		json_object_object_add(doc, "activated", json_object_new_boolean(activate));
+		json_object_object_add(doc, "reboot-required", json_object_new_boolean(reboot));
+		tpmctl_json_print(doc);
+	} else if (reboot) {
+		printf(activate ? "The TPM will be activated at the next boot.\n"
+				: "The TPM will be deactivated at the next boot.\n");
+	} else {
+		printf(activate ? "The TPM is activated.\n" : "The TPM is deactivated.\n");
+	}
+	return TPMCTL_EXIT_OK;
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Secrets, in the order the TCS guide gives: the command-line value, the
+ * environment (TPM_PASSWD, TCS_PASS), for the owner password the one tcsd
+ * stores (sent as an empty secret), and a prompt without echo last. They
+ * travel as "ay" whose buffer is wiped when GLib drops the value; GDBus' own
+ * copy in the serialised message is beyond our reach.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcs-passphrase.h"
+#include "tpmctl.h"
+
+#define NEW_OWNER_PASSWORD_ENV "TPM_NEW_PASSWD"
+
+GVariant *
+tpmctl_secret_empty(void)
+{
+	return g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, NULL, 0, 1);
+}
+
+/* Takes ownership of s (a tcs_passphrase string). */
+static GVariant *
+secret_variant(char *s)
+{
+	g_autoptr(GBytes) bytes = g_bytes_new_with_free_func(s, strlen(s),
+							     (GDestroyNotify)tcs_passphrase_free, s);
+
+	return g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
+}
+
+static int
+passphrase_failed(Tpmctl *ctl, const char *what, size_t max_len, int err)
+{
+	switch (err) {
+	case -E2BIG:
+		return tpmctl_fail(ctl, TPMCTL_EXIT_USAGE, "tpmctl.SecretTooLong",
+				   "the %s is too long: at most %zu characters", what, max_len);
+	case -EINVAL:
+		return tpmctl_fail(ctl, TPMCTL_EXIT_USAGE, "tpmctl.SecretEmpty",
+				   "the %s must not be empty", what);
+	case -ENOTTY:
+		return tpmctl_fail(ctl, TPMCTL_EXIT_AUTH, "tpmctl.NoSecret",
+				   "no %s given and no terminal to ask for it", what);
+	default:
+		return tpmctl_fail(ctl, TPMCTL_EXIT_AUTH, "tpmctl.NoSecret", "%s: %s", what,
+				   tcs_passphrase_strerror(err));
+	}
+}
+
+static int
+get_passphrase(Tpmctl *ctl, const char *what, const TcsPassphraseSource *src, char **ret)
+{
+	bool given = src->value || (src->env && getenv(src->env));
+	int err;
+
+	if (!given && !ctl->ask_password)
+		return tpmctl_fail(ctl, TPMCTL_EXIT_AUTH, "tpmctl.NoSecret",
+				   "no %s given%s%s, and --no-ask-password forbids asking", what,
+				   src->env ? " in " : "", src->env ? src->env : "");
+	err = tcs_passphrase_get(src, ret);
+	if (err < 0)
+		return passphrase_failed(ctl, what, src->max_len, err);
+	return TPMCTL_EXIT_OK;
+}
+
+int
+tpmctl_owner_secret(Tpmctl *ctl, const TpmctlRequest *req, GVariant *props,
+		    GVariant **secret, const char **mode)
+{
+	const TcsPassphraseSource src = {
+		.value = req->passwd,
+		.env = TCS_OWNER_PASSWORD_ENV,
+		.prompt = "Please enter TPM password: ",
+		.max_len = TCS_OWNER_PASSWORD_MAX,
+	};
+	char *s = NULL;
+	int rc;
+
+	*mode = NULL;
+	if (req->owner_well_known) {
+		*mode = "well-known";
+		*secret = tpmctl_secret_empty();
+		return TPMCTL_EXIT_OK;
+	}
+	if (!req->passwd && !getenv(TCS_OWNER_PASSWORD_ENV) &&
+	    tpmctl_property_bool(props, "OwnerSecretStored")) {
+		*secret = tpmctl_secret_empty(); /* tcsd uses the stored one */
+		return TPMCTL_EXIT_OK;
+	}
+	rc = get_passphrase(ctl, "TPM password", &src, &s);
+	if (rc != TPMCTL_EXIT_OK)
+		return rc;
+	*mode = "plain";
+	*secret = secret_variant(s);
+	return TPMCTL_EXIT_OK;
+}
+
+int
+tpmctl_new_owner_secret(Tpmctl *ctl, const TpmctlRequest *req, bool default_random,
+			GVariant **secret, const char **mode, bool *random)
+{
+	/* takeownership's passwd= is the password being set; changepwd's is the old one */
+	const char *value = default_random ? req->passwd : req->new_passwd;
+	const char *env = default_random ? TCS_OWNER_PASSWORD_ENV : NEW_OWNER_PASSWORD_ENV;
+	TcsPassphraseSource src = {
+		.value = value,
+		.env = env,
+		.prompt = "Please enter the new TPM password (8 char max): ",
+		.confirm = "Confirm password: ",
+		.max_len = TCS_OWNER_PASSWORD_MAX,
+	};
+	char *s = NULL;
+	int rc;
+
+	*mode = NULL;
+	*random = false;
+	switch (req->new_owner) {
+	case TPMCTL_NEW_SECRET_RANDOM:
+		*random = true;
+		*secret = tpmctl_secret_empty();
+		return TPMCTL_EXIT_OK;
+	case TPMCTL_NEW_SECRET_WELL_KNOWN:
+		*mode = "well-known";
+		*secret = tpmctl_secret_empty();
+		return TPMCTL_EXIT_OK;
+	case TPMCTL_NEW_SECRET_ASK:
+		src.value = NULL;
+		src.env = NULL;
+		break;
+	case TPMCTL_NEW_SECRET_DEFAULT:
+		if (default_random && !value && !getenv(env)) {
+			*random = true;
+			*secret = tpmctl_secret_empty();
+			return TPMCTL_EXIT_OK;
+		}
+		break;
+	}
+	rc = get_passphrase(ctl, "new TPM password", &src, &s);
+	if (rc != TPMCTL_EXIT_OK)
+		return rc;
+	*mode = "plain";
+	*secret = secret_variant(s);
+	return TPMCTL_EXIT_OK;
+}
+
+int
+tpmctl_archive_secret(Tpmctl *ctl, const TpmctlRequest *req, const char *prompt,
+		      GVariant **secret)
+{
+	const TcsPassphraseSource src = {
+		.value = req->secret,
+		.env = TCS_PASSPHRASE_ENV,
+		.prompt = prompt,
+		.max_len = TCS_PASSPHRASE_MAX,
+	};
+	char *s = NULL;
+	int rc = get_passphrase(ctl, "secret", &src, &s);
+
+	if (rc != TPMCTL_EXIT_OK)
+		return rc;
+	*secret = secret_variant(s);
+	return TPMCTL_EXIT_OK;
+}
