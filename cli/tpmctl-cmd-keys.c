@@ -204,7 +204,6 @@ tpmctl_cmd_deletekeys(Tpmctl *ctl, TpmctlRequest *req)
 	} else {
 		guint n = 0;
 
-		printf("\n");
 		for (; deleted[n]; n++)
 			printf("Deleting key %u: %s ...\n", n + 1, deleted[n]);
 		printf("\nNumber of keys deleted: %u\n", n);
