@@ -467,7 +467,8 @@ seal_chunk(TcsCryptStream *s, bool final, size_t *rec_len)
 		if (RAND_bytes(iv, CBC_IV_SIZE) != 1)
 			return -EIO;
 		memcpy(s->record, iv, CBC_IV_SIZE);
-		if (EVP_EncryptInit_ex(s->ctx, NULL, NULL, NULL, iv) != 1 ||
+		/* with the key: AES needs the key schedule of the direction */
+		if (EVP_EncryptInit_ex(s->ctx, NULL, NULL, s->enc_key, iv) != 1 ||
 		    EVP_EncryptUpdate(s->ctx, ct, &n, s->plain, (int)s->plain_len) != 1 ||
 		    EVP_EncryptFinal_ex(s->ctx, ct + n, &m) != 1)
 			return -EIO;
@@ -509,7 +510,7 @@ open_chunk(TcsCryptStream *s, bool final, size_t len)
 			return -EIO;
 		if (CRYPTO_memcmp(tag, s->record + CBC_IV_SIZE + ct_len, HMAC_SIZE) != 0)
 			return -EBADMSG;
-		if (EVP_DecryptInit_ex(s->ctx, NULL, NULL, NULL, s->record) != 1 ||
+		if (EVP_DecryptInit_ex(s->ctx, NULL, NULL, s->enc_key, s->record) != 1 ||
 		    EVP_DecryptUpdate(s->ctx, s->plain, &n, s->record + CBC_IV_SIZE,
 				      (int)ct_len) != 1 ||
 		    EVP_DecryptFinal_ex(s->ctx, s->plain + n, &m) != 1)

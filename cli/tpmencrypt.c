@@ -33,7 +33,7 @@ typedef struct {
 	uint8_t alg;
 	int comp;
 	uint32_t chunk_size;
-	bool in_ps, no_pass, absolute, force, verbose;
+	bool in_ps, no_pass, absolute, force, verbose, raw;
 } Options;
 
 /* The output being written, removed unless committed. */
@@ -337,6 +337,41 @@ write_archive(char **inputs, int n_inputs, const Options *opt, const Output *o, 
 	return 0;
 }
 
+/* -r: INPUT is an archive already (tar, pax, maybe compressed): encrypt it as it is. */
+static int
+write_raw(const char *input, const Options *opt, TcsCryptStream *stream)
+{
+	_cleanup_free_ uint8_t *buf = malloc(1u << 20);
+	int fd = strcmp(input, "-") == 0 ? STDIN_FILENO : open(input, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0 || !buf) {
+		tcs_crypt_error("%s: %s", input, strerror(fd < 0 ? errno : ENOMEM));
+		if (fd > STDIN_FILENO)
+			close(fd);
+		return TCS_CRYPT_EXIT_FAILURE;
+	}
+	for (;;) {
+		ssize_t n = tcs_crypt_read_full(fd, buf, 1u << 20);
+
+		if (n < 0) {
+			tcs_crypt_error("%s: %s", input, strerror((int)-n));
+			rc = TCS_CRYPT_EXIT_FAILURE;
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((rc = tcs_crypt_stream_write(stream, buf, (size_t)n)) < 0) {
+			tcs_crypt_error("%s: %s", opt->output, strerror(-rc));
+			rc = TCS_CRYPT_EXIT_FAILURE;
+			break;
+		}
+	}
+	if (fd > STDIN_FILENO)
+		close(fd);
+	return rc;
+}
+
 static int
 run(char **inputs, int n_inputs, const Options *opt)
 {
@@ -358,7 +393,7 @@ run(char **inputs, int n_inputs, const Options *opt)
 
 	/* fail on missing inputs before asking for anything */
 	for (int i = 0; i < n_inputs; i++) {
-		if (lstat(inputs[i], &st) < 0) {
+		if ((!opt->raw || strcmp(inputs[i], "-") != 0) && lstat(inputs[i], &st) < 0) {
 			tcs_crypt_error("%s: %s", inputs[i], strerror(errno));
 			return TCS_CRYPT_EXIT_FAILURE;
 		}
@@ -393,7 +428,8 @@ run(char **inputs, int n_inputs, const Options *opt)
 	}
 	if (rc == 0) {
 		sink.stream = stream;
-		rc = write_archive(inputs, n_inputs, opt, &out, &sink);
+		rc = opt->raw ? write_raw(inputs[0], opt, stream)
+			      : write_archive(inputs, n_inputs, opt, &out, &sink);
 	}
 	if (rc == 0 && (rc = tcs_crypt_stream_finish(stream)) < 0) {
 		tcs_crypt_error("%s: %s", opt->output, strerror(-rc));
@@ -433,6 +469,8 @@ usage(FILE *f)
 		"  -c KIB     plaintext bytes per chunk, in KiB (default 1024)\n"
 		"  -f         overwrite OUTPUT if it exists\n"
 		"  -v         list the members on standard error\n"
+		"  -r         INPUT is a tar/pax archive already ('-': standard input):\n"
+		"             encrypt it as it is\n"
 		"  -h, -V     help, version\n"
 		"Exit: 0 ok, 1 I/O error, 2 usage, 3 tcsd/TPM error, 4 no RK, 5 passphrase,\n"
 		"      8 OUTPUT exists.\n");
@@ -449,7 +487,7 @@ main(int argc, char **argv)
 	int c;
 
 	tcs_crypt_prog = "tpmencrypt";
-	while ((c = getopt(argc, argv, "o:a:z:dnp:PfvhVc:")) != -1) {
+	while ((c = getopt(argc, argv, "o:a:z:dnp:PfvrhVc:")) != -1) {
 		switch (c) {
 		case 'o':
 			opt.output = optarg;
@@ -500,6 +538,9 @@ main(int argc, char **argv)
 		case 'v':
 			opt.verbose = true;
 			break;
+		case 'r':
+			opt.raw = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -516,6 +557,12 @@ main(int argc, char **argv)
 		usage(stderr);
 		return TCS_CRYPT_EXIT_USAGE;
 	}
+	if (opt.raw && argc - optind != 1) {
+		tcs_crypt_error("-r takes exactly one INPUT");
+		return TCS_CRYPT_EXIT_USAGE;
+	}
+	if (opt.raw)
+		opt.comp = TCS_CRYPT_COMP_NONE; /* whatever the archive has, tpmdecrypt detects */
 	if (opt.no_pass && opt.pass) {
 		tcs_crypt_error("-n and -p exclude each other");
 		return TCS_CRYPT_EXIT_USAGE;
