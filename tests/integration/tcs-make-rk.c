@@ -7,9 +7,10 @@
  * under the SRK (well-known SRK secret) and registered in system persistent
  * storage as 00000000-0000-0000-0000-000000000003 under the SRK.
  *
- * Usage: tcs-make-rk [--replace]
+ * Usage: tcs-make-rk [--replace | --remove]
  *   --replace  unregister an existing RK first (its descendants stay
  *              registered but can no longer be loaded)
+ *   --remove   only unregister the RK (for "no RK" tests)
  * Talks to $TSS_TCSD_HOSTNAME:$TSS_TCSD_PORT. The TPM must be owned.
  * Exit: 0 created, 1 failure, 2 usage, 3 an RK exists (without --replace).
  */
@@ -53,10 +54,11 @@ main(int argc, char **argv)
 	size_t info_len, len, old_len;
 	uint32_t srk = 0;
 	bool replace = argc == 2 && !strcmp(argv[1], "--replace");
+	bool remove_only = argc == 2 && !strcmp(argv[1], "--remove");
 	int rc;
 
-	if (argc > 2 || (argc == 2 && !replace)) {
-		fprintf(stderr, "usage: tcs-make-rk [--replace]\n");
+	if (argc > 2 || (argc == 2 && !replace && !remove_only)) {
+		fprintf(stderr, "usage: tcs-make-rk [--replace | --remove]\n");
 		return 2;
 	}
 	rc = tcs_client_connect(NULL, NULL, &c);
@@ -66,6 +68,10 @@ main(int argc, char **argv)
 		return fail("connecting to tcsd", rc);
 
 	rc = tcs_client_get_registered_key_blob(c, &TCS_UUID_RK, &old, &old_len);
+	if (remove_only) {
+		rc = rc ? rc : tcs_client_unregister_key(c, &TCS_UUID_RK);
+		return rc ? fail("unregistering the RK", rc) : 0;
+	}
 	if (rc == 0 && !replace) {
 		fprintf(stderr, "tcs-make-rk: an RK is registered already (use --replace)\n");
 		return 3;
