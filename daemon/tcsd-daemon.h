@@ -27,6 +27,7 @@ typedef struct {
 	guint64 id;       /* connection id, never reused */
 	gboolean local;   /* loopback peer */
 	gboolean uid_known;
+	gboolean internal; /* tcsd's own management plane: authorised by polkit already */
 	uid_t uid;        /* loopback peers: from the kernel's socket diagnostics, on first need */
 	char addr[64];    /* for log messages */
 	struct sockaddr_storage local_sa, remote_sa; /* to look the uid up later */
@@ -46,6 +47,7 @@ struct _TcsdDaemon {
 	TcsPs ps;
 	char *ps_path;
 	guint8 tpm_version_minor;   /* reported by OpenContext */
+	gpointer manager;           /* TcsdManager, when org.tcs.Manager is served */
 };
 
 /* Entry points of the worker: one request in, one reply out (malloc'ed). */

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "tcsd-dispatch.h"
+#include "tcsd-manager.h"
 
 #include <errno.h>
 
@@ -138,6 +139,8 @@ tcsd_run_passthrough(TcsdRequest *rq)
 static guint32
 check_access(TcsdDaemon *d, TcsdPeer *peer, const TcsOrdinal *o)
 {
+	if (peer->internal)
+		return 0;
 	if (!peer->local) {
 		if (!d->config->remote_ops[o->ordinal] || (o->flags & TCS_ORD_OWNER)) {
 			g_message("refused %s from remote peer %s", o->name, peer->addr);
@@ -186,6 +189,9 @@ dispatch(TcsdDaemon *d, TcsdPeer *peer, TcsPacketReader *in, TcsPacketWriter *ou
 		rc = TCS_ERR(TSS_E_NOTIMPL);
 	tcsd_keys_unpin_all(d->keys);
 	tcsd_sessions_unpin_all(d->sessions);
+	/* tpm-tools changed ownership or state: the D-Bus properties follow */
+	if (rc == 0 && (o->flags & TCS_ORD_OWNER) && !peer->internal)
+		tcsd_manager_tpm_state_changed(d);
 	*data_with_error = rq.data_with_error;
 	return rc;
 }

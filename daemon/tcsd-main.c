@@ -22,6 +22,7 @@
 #include "tcsd-context.h"
 #include "tcsd-daemon.h"
 #include "tcsd-keys.h"
+#include "tcsd-manager.h"
 #include "tcsd-server.h"
 #include "tcsd-sessions.h"
 #include "tcsd-tpm.h"
@@ -210,6 +211,7 @@ run(int argc, char **argv)
 	g_autofree char *ps_dir = NULL;
 	TcsdDaemon d = {0};
 	TcsdServer *server;
+	TcsdManager *manager = NULL;
 	TcsdTpmDevice *dev = NULL;
 	struct passwd *pw = NULL;
 	gboolean is_char_device;
@@ -297,6 +299,9 @@ run(int argc, char **argv)
 	g_unix_signal_add(SIGTERM, on_signal, loop);
 	g_unix_signal_add(SIGINT, on_signal, loop);
 	tcsd_server_start(server);
+	manager = tcsd_manager_new(&d, server, &error);
+	if (!manager && error)
+		goto fail;
 	if (tcsd_server_is_activated(server))
 		g_message("tcsd %s up: TPM 1.2, %zu registered keys, sockets from systemd",
 			  TCS_VERSION, d.ps.n_keys);
@@ -308,7 +313,9 @@ run(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	g_message("tcsd stopping");
 
+	tcsd_manager_shutdown(manager);
 	tcsd_server_free(server);
+	tcsd_manager_free(manager);
 	g_hash_table_unref(d.uuid_keys);
 	tcsd_keys_free(d.keys);
 	tcsd_contexts_fini(&d);
@@ -320,7 +327,9 @@ run(int argc, char **argv)
 
 fail:
 	g_printerr("tcsd: %s\n", error->message);
+	tcsd_manager_shutdown(manager);
 	tcsd_server_free(server);
+	tcsd_manager_free(manager);
 	tcsd_tpm_free(d.tpm);
 	if (dev)
 		tcsd_tpm_device_free(dev);

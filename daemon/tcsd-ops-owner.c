@@ -5,10 +5,8 @@
 #include "tcs-key.h"
 #include "tcs-types.h"
 #include "tcsd-dispatch.h"
+#include "tcsd-ps.h"
 #include "tcsd-tpm.h"
-
-guint32 tcsd_ps_register(TcsdDaemon *d, const TcsUuid *uuid, const TcsUuid *parent,
-			 const guint8 *blob, gsize blob_len, const guint8 *vendor, gsize vendor_len);
 
 /*
  * After the TPM took ownership, register the new SRK in system storage the

@@ -8,6 +8,8 @@
 #include "tcs-types.h"
 #include "tcs-uuid.h"
 #include "tcsd-dispatch.h"
+#include "tcsd-manager.h"
+#include "tcsd-ps.h"
 
 #define TCSD_MAX_KEY_BLOB 4096u
 #define TCSD_MAX_VENDOR_DATA 4096u
@@ -40,9 +42,22 @@ ps_reload(TcsdDaemon *d)
 	return 0;
 }
 
-guint32
-tcsd_ps_register(TcsdDaemon *d, const TcsUuid *uuid, const TcsUuid *parent, const guint8 *blob,
-		 gsize blob_len, const guint8 *vendor, gsize vendor_len);
+int
+tcsd_ps_replace(TcsdDaemon *d, TcsPs *next)
+{
+	TcsPs old;
+	int r = tcs_ps_save_file(d->ps_path, next);
+
+	if (r < 0) {
+		g_warning("cannot write %s: %s", d->ps_path, g_strerror(-r));
+		return r;
+	}
+	old = d->ps;
+	d->ps = *next;
+	*next = old;
+	return 0;
+}
+
 guint32
 tcsd_ps_register(TcsdDaemon *d, const TcsUuid *uuid, const TcsUuid *parent, const guint8 *blob,
 		 gsize blob_len, const guint8 *vendor, gsize vendor_len)
@@ -58,6 +73,7 @@ tcsd_ps_register(TcsdDaemon *d, const TcsUuid *uuid, const TcsUuid *parent, cons
 		(void)ps_reload(d);
 		return TCS_ERR(TSS_E_FAIL);
 	}
+	tcsd_manager_keys_changed(d, uuid, NULL);
 	return 0;
 }
 
@@ -102,6 +118,7 @@ tcsd_op_unregister_key(TcsdRequest *rq)
 		(void)ps_reload(d);
 		return TCS_ERR(TSS_E_FAIL);
 	}
+	tcsd_manager_keys_changed(d, NULL, &uuid);
 	return 0;
 }
 

@@ -391,7 +391,7 @@ int
 tcsc_start(TcsClient *c, TcsPacketWriter *w)
 {
 	tcs_packet_writer_init(w);
-	if (c->fd < 0 || !c->have_context)
+	if ((c->fd < 0 && !c->exchange) || !c->have_context)
 		return -ENOTCONN;
 	tcs_packet_put_u32(w, c->context);
 	return 0;

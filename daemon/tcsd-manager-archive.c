@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Backup and Restore (tpmadm backup / restore), on the TPM worker.
+ *
+ * Backup migrates the RK with TPM_CreateMigrationBlob (REWRAP scheme) to a
+ * throw-away RSA key made for the occasion, decrypts that in software and
+ * writes the RK's private key with the registered keys below it into an
+ * archive encrypted with the caller's secret (src/tcs-archive.h). Restore
+ * wraps the archived RK for this TPM's SRK, as TPM_ConvertMigrationBlob
+ * would, checks that the TPM loads it, and only then changes system
+ * persistent storage, in one atomic write. The keys below the RK are wrapped
+ * by the RK's public key, which does not change, so they load as they are.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "tcs-archive.h"
+#include "tcs-buf.h"
+#include "tcs-key-wrap.h"
+#include "tcs-key.h"
+#include "tcs-uuid.h"
+#include "tcsd-manager-private.h"
+#include "tcsd-ps.h"
+
+static const TcsUuid uuid_rk = TCS_UUID_NODE(3);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(EVP_PKEY, EVP_PKEY_free)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(TcsArchive, tcs_archive_clear)
+
+static void
+migration_blob_clear(TcsMigrationBlob *b)
+{
+	tcs_migration_blob_clear(b);
+}
+
+static gboolean
+set_error(GError **error, TcsdManagerError code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static gboolean
+set_error(GError **error, TcsdManagerError code, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *msg = NULL;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error_literal(error, TCSD_MANAGER_ERROR, code, msg);
+	return FALSE;
+}
+
+/* The TPM_PUBKEY of a 2048-bit software RSA key, as a migration destination. */
+static gboolean
+tpm_pubkey_of(EVP_PKEY *key, TcsWbuf *out)
+{
+	BIGNUM *n = NULL;
+	guint8 mod[256];
+	gboolean ok = EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
+		      BN_bn2binpad(n, mod, sizeof(mod)) == (int)sizeof(mod);
+
+	BN_free(n);
+	if (!ok)
+		return FALSE;
+	tcs_wbuf_init(out, 0);
+	tcs_wbuf_u32(out, TPM_ALG_RSA);
+	tcs_wbuf_u16(out, TPM_ES_RSAESOAEP_SHA1_MGF1);
+	tcs_wbuf_u16(out, TPM_SS_NONE);
+	tcs_wbuf_u32(out, 12);
+	tcs_wbuf_u32(out, 2048);
+	tcs_wbuf_u32(out, 2);
+	tcs_wbuf_u32(out, 0); /* exponent: the default 65537 */
+	tcs_wbuf_u32(out, sizeof(mod));
+	tcs_wbuf_bytes(out, mod, sizeof(mod));
+	return tcs_wbuf_ok(out);
+}
+
+/* A copy of a TPM_KEY blob with another encData (the last field of TPM_KEY and TPM_KEY12). */
+static guint8 *
+with_enc_data(const TcsKey *k, const guint8 *enc, size_t enc_len, size_t *ret_len)
+{
+	TcsWbuf w;
+	size_t head = (size_t)(k->enc_data - k->raw) - 4;
+
+	tcs_wbuf_init(&w, 0);
+	tcs_wbuf_bytes(&w, k->raw, head);
+	tcs_wbuf_u32(&w, (guint32)enc_len);
+	tcs_wbuf_bytes(&w, enc, enc_len);
+	if (!tcs_wbuf_ok(&w)) {
+		tcs_wbuf_free(&w);
+		return NULL;
+	}
+	return tcs_wbuf_steal(&w, ret_len);
+}
+
+/* The RK's private key, migrated out of the TPM with the owner's consent. */
+static gboolean
+extract_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsPsKey *rk,
+	   TcsArchiveEntry *e, GError **error)
+{
+	_cleanup_key_ TcsKey k = {0};
+	_cleanup_(tcs_wbuf_free) TcsWbuf pub = {0};
+	_cleanup_(migration_blob_clear) TcsMigrationBlob mb = {0};
+	g_autoptr(EVP_PKEY) dest = NULL, priv = NULL;
+	g_autofree guint8 *ticket = NULL, *rewrapped = NULL;
+	size_t ticket_len = 0, rewrapped_len = 0;
+	unsigned char *der = NULL;
+	int rc, der_len;
+
+	if (tcs_key_parse(rk->blob, rk->blob_len, &k, NULL) < 0)
+		return set_error(error, TCSD_MANAGER_ERROR_INTERNAL, "the registered RK is malformed");
+	if (!(k.key_flags & TPM_KEY_FLAG_MIGRATABLE))
+		return set_error(error, TCSD_MANAGER_ERROR_NOT_SUPPORTED,
+				 "the RK is not migratable, so it cannot be archived");
+	dest = EVP_RSA_gen(2048);
+	if (!dest || !tpm_pubkey_of(dest, &pub))
+		return set_error(error, TCSD_MANAGER_ERROR_INTERNAL,
+				 "cannot make a migration key");
+	rc = tcs_client_authorize_migration_key(c, owner, TSS_MS_REWRAP, pub.data, pub.len,
+						&ticket, &ticket_len);
+	if (rc != 0)
+		return tcsd_manager_set_tpm_error(error, rc, "TPM_AuthorizeMigrationKey");
+	/* RK and SRK as TakeOwnership/CreateStorageKey made them: well-known secrets */
+	rc = tcs_client_create_migration_blob(c, TPM_KH_SRK, tcs_auth_well_known,
+					      tcs_auth_well_known, TSS_MS_REWRAP, ticket,
+					      ticket_len, k.enc_data, k.enc_data_len, &mb);
+	if (rc != 0)
+		return tcsd_manager_set_tpm_error(error, rc, "TPM_CreateMigrationBlob of the RK");
+	rewrapped = with_enc_data(&k, mb.out, mb.out_len, &rewrapped_len);
+	if (!rewrapped)
+		return set_error(error, TCSD_MANAGER_ERROR_INTERNAL, "out of memory");
+	rc = tcs_key_unwrap(rewrapped, rewrapped_len, dest, &priv, e->usage_secret,
+			    e->migration_secret);
+	if (rc < 0)
+		return set_error(error, TCSD_MANAGER_ERROR_INTERNAL,
+				 "the migrated RK does not decrypt: %s", g_strerror(-rc));
+	der_len = i2d_PrivateKey(priv, &der);
+	if (der_len <= 0)
+		return set_error(error, TCSD_MANAGER_ERROR_INTERNAL, "cannot encode the RK");
+	e->kind = TCS_ARCHIVE_ENTRY_ROOT;
+	e->uuid = rk->uuid;
+	e->parent = rk->parent_uuid;
+	e->blob = rk->blob;
+	e->blob_len = rk->blob_len;
+	e->private_der = g_memdup2(der, der_len);
+	e->private_der_len = der_len;
+	OPENSSL_clear_free(der, der_len);
+	return TRUE;
+}
+
+static gboolean
+write_all(int fd, const guint8 *p, size_t len, GError **error)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return set_error(error, TCSD_MANAGER_ERROR_IO, "cannot write the archive: %s",
+					 n < 0 ? g_strerror(errno) : "no progress");
+		p += n;
+		len -= (size_t)n;
+	}
+	return TRUE;
+}
+
+/* Archive the RK below root of ps and its descendants to fd; *count gets the keys written. */
+static gboolean
+archive_subtree(TcsdDaemon *d, TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], GBytes *secret,
+		int fd, guint *count, gsize *size, GError **error)
+{
+	g_auto(TcsArchive) a = {0};
+	g_autoptr(GArray) desc = NULL;
+	g_autofree guint8 *data = NULL;
+	const TcsPsKey *rk = tcs_ps_find(&d->ps, &uuid_rk);
+	TcsArchiveEntry root = {0};
+	size_t len = 0, secret_len = 0;
+	const void *sp = g_bytes_get_data(secret, &secret_len);
+	int rc;
+
+	if (!rk)
+		return set_error(error, TCSD_MANAGER_ERROR_NOT_FOUND,
+				 "there is no RK (…0003) in system persistent storage");
+	if (!extract_rk(c, owner, rk, &root, error))
+		return FALSE;
+	rc = tcs_archive_add(&a, &root);
+	tcs_wipe(root.private_der, root.private_der_len);
+	g_free(root.private_der);
+	tcs_wipe(&root, sizeof(root));
+	desc = tcsd_manager_descendants(&d->ps, &uuid_rk);
+	for (guint i = 0; rc == 0 && i < desc->len; i++) {
+		const TcsPsKey *pk = tcs_ps_find(&d->ps, &g_array_index(desc, TcsUuid, i));
+		TcsArchiveEntry e = {
+			.kind = TCS_ARCHIVE_ENTRY_KEY,
+			.uuid = pk->uuid,
+			.parent = pk->parent_uuid,
+			.blob = pk->blob,
+			.blob_len = pk->blob_len,
+		};
+
+		rc = tcs_archive_add(&a, &e);
+	}
+	if (rc == 0)
+		rc = tcs_archive_seal(&a, sp, secret_len, 0, &data, &len);
+	if (rc < 0)
+		return set_error(error, TCSD_MANAGER_ERROR_INTERNAL, "cannot write the archive: %s",
+				 g_strerror(-rc));
+	if (!write_all(fd, data, len, error))
+		return FALSE;
+	if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
+		return set_error(error, TCSD_MANAGER_ERROR_IO, "cannot write the archive: %s",
+				 g_strerror(errno));
+	*count = (guint)a.n_entries;
+	*size = len;
+	return TRUE;
+}
+
+void
+tcsd_manager_backup_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
+{
+	guint8 owner[TCS_SECRET_SIZE];
+	GVariantBuilder b;
+	guint count = 0;
+	gsize size = 0;
+	gboolean ok;
+
+	if (!tcs_ps_find(&d->ps, &uuid_rk)) {
+		set_error(&op->error, TCSD_MANAGER_ERROR_NOT_FOUND,
+			  "there is no RK (…0003) in system persistent storage");
+		return;
+	}
+	if (!tcsd_manager_owner_secret(d, c, &op->owner, owner, &op->error))
+		return;
+	ok = archive_subtree(d, c, owner, op->archive_secret, op->fd_out, &count, &size,
+			     &op->error);
+	tcs_wipe(owner, sizeof(owner));
+	if (!ok)
+		return;
+	g_message("key archive written: %u keys", count);
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&b, "{sv}", "key-count", g_variant_new_uint32(count));
+	g_variant_builder_add(&b, "{sv}", "size", g_variant_new_uint64(size));
+	op->result = g_variant_new("(a{sv})", &b);
+}
+
+/* ---------------------------------------------------------------- restore */
+
+static guint8 *
+read_archive(int fd, size_t *len, GError **error)
+{
+	g_autoptr(GByteArray) buf = g_byte_array_new();
+	guint8 chunk[65536];
+
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			set_error(error, TCSD_MANAGER_ERROR_IO, "cannot read the archive: %s",
+				  g_strerror(errno));
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		if (buf->len + (size_t)n > TCS_ARCHIVE_MAX_SIZE) {
+			set_error(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
+				  "not a key archive: larger than %u bytes", TCS_ARCHIVE_MAX_SIZE);
+			return NULL;
+		}
+		g_byte_array_append(buf, chunk, (guint)n);
+	}
+	*len = buf->len;
+	return g_byte_array_free(g_steal_pointer(&buf), FALSE);
+}
+
+/* Every key's parent comes earlier in the archive, and every blob is a key. */
+static gboolean
+check_archive(const TcsArchive *a, GError **error)
+{
+	const TcsArchiveEntry *root = &a->entries[0];
+
+	if (root->kind != TCS_ARCHIVE_ENTRY_ROOT || !tcs_uuid_equal(&root->uuid, &uuid_rk))
+		return set_error(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
+				 "the archive does not hold an RK");
+	for (size_t i = 0; i < a->n_entries; i++) {
+		_cleanup_key_ TcsKey k = {0};
+		gboolean parent_seen = i == 0;
+
+		for (size_t j = 0; j < i && !parent_seen; j++)
+			parent_seen = tcs_uuid_equal(&a->entries[j].uuid, &a->entries[i].parent);
+		for (size_t j = 0; j < i; j++)
+			if (tcs_uuid_equal(&a->entries[j].uuid, &a->entries[i].uuid))
+				parent_seen = FALSE;
+		if (!parent_seen || tcs_key_parse(a->entries[i].blob, a->entries[i].blob_len, &k,
+						  NULL) < 0)
+			return set_error(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
+					 "the archive is inconsistent (entry %zu)", i);
+	}
+	return TRUE;
+}
+
+/* The archived RK, wrapped for this TPM's SRK and checked by loading it. */
+static guint8 *
+rewrap_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsArchiveEntry *root,
+	  size_t *ret_len, GError **error)
+{
+	_cleanup_key_ TcsKey k = {0};
+	g_autoptr(EVP_PKEY) priv = NULL;
+	g_autofree guint8 *srk_pub = NULL;
+	guint8 *blob = NULL;
+	size_t srk_pub_len = 0;
+	const unsigned char *p = root->private_der;
+	TcsKeyWrapParams params;
+	guint32 handle = 0;
+	int rc;
+
+	if (tcs_key_parse(root->blob, root->blob_len, &k, NULL) < 0 ||
+	    !(priv = d2i_PrivateKey(EVP_PKEY_RSA, NULL, &p, (long)root->private_der_len))) {
+		set_error(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE, "the archived RK is malformed");
+		return NULL;
+	}
+	rc = tcs_client_owner_read_internal_pub(c, owner, TPM_KH_SRK, &srk_pub, &srk_pub_len);
+	if (rc != 0) {
+		tcsd_manager_set_tpm_error(error, rc, "reading the SRK's public key");
+		return NULL;
+	}
+	params = (TcsKeyWrapParams){
+		.usage = k.key_usage,
+		.flags = k.key_flags,
+		.auth_data_usage = k.auth_data_usage,
+		.enc_scheme = k.enc_scheme,
+		.sig_scheme = k.sig_scheme,
+		.key12 = k.kind == TCS_KEY_KIND_KEY12,
+	};
+	rc = tcs_key_wrap(priv, srk_pub, srk_pub_len, &params, root->usage_secret,
+			  root->migration_secret, &blob, ret_len);
+	if (rc < 0) {
+		set_error(error, TCSD_MANAGER_ERROR_INTERNAL, "cannot wrap the RK for this TPM: %s",
+			  g_strerror(-rc));
+		return NULL;
+	}
+	rc = tcs_client_load_key_by_blob(c, TPM_KH_SRK, tcs_auth_well_known, blob, *ret_len,
+					 &handle);
+	if (rc != 0) {
+		g_free(blob);
+		tcsd_manager_set_tpm_error(error, rc, "loading the restored RK under the SRK");
+		return NULL;
+	}
+	(void)tcs_client_evict_key(c, handle);
+	return blob;
+}
+
+static gboolean
+in_subtree(GArray *subtree, const TcsUuid *u)
+{
+	for (guint i = 0; i < subtree->len; i++)
+		if (tcs_uuid_equal(&g_array_index(subtree, TcsUuid, i), u))
+			return TRUE;
+	return tcs_uuid_equal(u, &uuid_rk);
+}
+
+void
+tcsd_manager_restore_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
+{
+	g_auto(TcsArchive) a = {0};
+	g_autofree guint8 *data = NULL, *rk_blob = NULL;
+	g_autoptr(GArray) old = tcsd_manager_descendants(&d->ps, &uuid_rk);
+	gboolean rk_exists = tcs_ps_find(&d->ps, &uuid_rk) != NULL;
+	guint8 owner[TCS_SECRET_SIZE];
+	size_t len = 0, rk_len = 0, secret_len = 0;
+	const void *secret = g_bytes_get_data(op->archive_secret, &secret_len);
+	guint replaced = rk_exists ? old->len + 1 : 0, safety_count = 0;
+	gsize safety_size = 0;
+	GVariantBuilder b;
+	TcsPs next = {0};
+	int rc;
+
+	data = read_archive(op->fd_in, &len, &op->error);
+	if (!data)
+		return;
+	rc = tcs_archive_open(data, len, secret, secret_len, &a);
+	if (rc == -EKEYREJECTED) {
+		set_error(&op->error, TCSD_MANAGER_ERROR_ARCHIVE_AUTH_FAILED,
+			  "the archive secret is wrong");
+		return;
+	}
+	if (rc < 0) {
+		set_error(&op->error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
+			  "not a key archive, or a damaged one (%s)", g_strerror(-rc));
+		return;
+	}
+	if (!check_archive(&a, &op->error))
+		return;
+	/* keys outside the RK's tree must not be overwritten by archived UUIDs */
+	for (size_t i = 0; i < a.n_entries; i++)
+		if (tcs_ps_find(&d->ps, &a.entries[i].uuid) &&
+		    !in_subtree(old, &a.entries[i].uuid)) {
+			char s[TCS_UUID_STRING_SIZE];
+
+			set_error(&op->error, TCSD_MANAGER_ERROR_ALREADY_EXISTS,
+				  "archived key %s is registered outside the RK",
+				  tcs_uuid_to_string(&a.entries[i].uuid, s));
+			return;
+		}
+	if (rk_exists && !op->replace && !op->dry_run) {
+		set_error(&op->error, TCSD_MANAGER_ERROR_ALREADY_EXISTS,
+			  "an RK exists with %u registered descendants; restoring replaces them",
+			  old->len);
+		return;
+	}
+	if (!tcsd_manager_owner_secret(d, c, &op->owner, owner, &op->error))
+		return;
+	rk_blob = rewrap_rk(c, owner, &a.entries[0], &rk_len, &op->error);
+	if (rk_blob && !op->dry_run && rk_exists &&
+	    !archive_subtree(d, c, owner, op->archive_secret, op->fd_out, &safety_count,
+			     &safety_size, &op->error))
+		g_prefix_error(&op->error, "nothing was restored: the safety copy failed: ");
+	tcs_wipe(owner, sizeof(owner));
+	if (!rk_blob || op->error)
+		return;
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&b, "{sv}", "key-count", g_variant_new_uint32((guint32)a.n_entries));
+	g_variant_builder_add(&b, "{sv}", "replaced-key-count",
+			      g_variant_new_uint32(op->replace || op->dry_run ? replaced : 0));
+	g_variant_builder_add(&b, "{sv}", "rk-exists", g_variant_new_boolean(rk_exists));
+	if (op->dry_run) {
+		op->result = g_variant_new("(a{sv})", &b);
+		return;
+	}
+	/* one new store, written atomically: all of it or none of it */
+	{
+		g_autofree guint8 *cur = NULL;
+		size_t cur_len = 0;
+
+		rc = tcs_ps_serialize(&d->ps, &cur, &cur_len);
+		if (rc == 0)
+			rc = tcs_ps_parse(cur, cur_len, &next);
+	}
+	for (guint i = 0; rc == 0 && i < old->len; i++) {
+		(void)tcs_ps_remove(&next, &g_array_index(old, TcsUuid, i));
+		tcsd_manager_note_unregistered(op, &g_array_index(old, TcsUuid, i));
+	}
+	if (rc == 0 && rk_exists) {
+		(void)tcs_ps_remove(&next, &uuid_rk);
+		tcsd_manager_note_unregistered(op, &uuid_rk);
+	}
+	if (rc == 0)
+		rc = tcs_ps_add(&next, &uuid_rk, &TCS_UUID_SRK, TRUE, rk_blob, rk_len, NULL, 0);
+	for (size_t i = 1; rc == 0 && i < a.n_entries; i++)
+		rc = tcs_ps_add(&next, &a.entries[i].uuid, &a.entries[i].parent, TRUE,
+				a.entries[i].blob, a.entries[i].blob_len, NULL, 0);
+	if (rc == 0)
+		rc = tcsd_ps_replace(d, &next);
+	tcs_ps_clear(&next);
+	if (rc < 0) {
+		g_ptr_array_set_size(op->unregistered, 0);
+		g_variant_builder_clear(&b);
+		set_error(&op->error, TCSD_MANAGER_ERROR_IO,
+			  "nothing was restored: cannot write system persistent storage: %s",
+			  g_strerror(-rc));
+		return;
+	}
+	for (size_t i = 0; i < a.n_entries; i++)
+		tcsd_manager_note_registered(op, &a.entries[i].uuid);
+	g_message("key archive restored: %zu keys, %u replaced", a.n_entries, replaced);
+	op->result = g_variant_new("(a{sv})", &b);
+}
