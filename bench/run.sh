@@ -10,6 +10,8 @@
 #                 interleaved, see below)
 #   --no-build    do not run meson; use what is in $TCS_BUILD_DIR
 #   --keep        keep the state directories (logs, TPM state, key blobs)
+#   --tpmencrypt  only run bench/tpmencrypt-bench.sh (tpmencrypt/tpmdecrypt
+#                 against openssl enc, 1 GiB; 128 MiB with --quick) and exit
 #
 # Two stacks are brought up, each on a fresh swtpm TPM 1.2 with the same
 # well-known owner and SRK secrets (tpm_takeownership -y -z), on random
@@ -43,7 +45,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export TCS_SOURCE_DIR=${TCS_SOURCE_DIR:-$(cd "$HERE/.." && pwd)}
 export TCS_BUILD_DIR=${TCS_BUILD_DIR:-$TCS_SOURCE_DIR/build}
 
-REPS=3 QUICK=0 BUILD=1 KEEP=0 SEQUENTIAL=0
+REPS=3 QUICK=0 BUILD=1 KEEP=0 SEQUENTIAL=0 TPMENCRYPT=0
 while [ $# -gt 0 ]; do
     case "$1" in
         -r) REPS=${2:-}; shift ;;
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0 ;;
         --keep) KEEP=1 ;;
         --sequential) SEQUENTIAL=1 ;;
+        --tpmencrypt) TPMENCRYPT=1 ;;
         -h|--help) sed -n "2,40p" "$0"; exit 0 ;;
         *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -59,6 +62,11 @@ while [ $# -gt 0 ]; do
 done
 case "$REPS" in ''|*[!0-9]*) echo "bench/run.sh: -r needs a number" >&2; exit 2 ;; esac
 if [ "$REPS" -lt 1 ] || [ "$REPS" -gt 20 ]; then echo "bench/run.sh: -r 1..20" >&2; exit 2; fi
+if [ "$TPMENCRYPT" = 1 ]; then
+    topts=(-r "$REPS"); [ "$QUICK" = 1 ] && topts=(-r 1 -s 128)
+    [ "$BUILD" = 1 ] || topts+=(--no-build)
+    exec bash "$HERE/tpmencrypt-bench.sh" "${topts[@]}"
+fi
 
 # ------------------------------------------------------------------ parameters
 if [ "$QUICK" = 1 ]; then
