@@ -57,6 +57,12 @@ def secret_value(raw, options, option, allow_empty_default=None):
     return hashlib.sha1(raw).digest()
 
 
+def check_options(options, allowed):
+    for k in options:
+        if k not in allowed:
+            raise Error('InvalidArgs', 'unknown option %s' % k)
+
+
 def key_info(uuid, parent, usage=4, migratable=True):
     return {'uuid': uuid, 'parent': parent, 'usage': usage, 'migratable': migratable,
             'alg': 'rsa', 'pub': os.urandom(256)}
@@ -159,6 +165,8 @@ class Manager(dbus.service.Object):
     @dbus.service.method(IFACE, in_signature='ayaya{sv}', sender_keyword='sender')
     def TakeOwnership(self, owner, srk, options, sender=None):
         self.check(sender)
+        check_options(options, ('owner-secret-mode', 'srk-secret-mode', 'store-owner-secret',
+                                'create-storage-keys'))
         if self.owner is not None:
             raise Error('AlreadyOwned', 'the TPM has an owner')
         v = secret_value(owner, options, 'owner-secret-mode')
@@ -177,6 +185,7 @@ class Manager(dbus.service.Object):
     @dbus.service.method(IFACE, in_signature='ayaya{sv}', sender_keyword='sender')
     def ChangeOwnerSecret(self, owner, new, options, sender=None):
         self.check(sender)
+        check_options(options, ('owner-secret-mode', 'new-owner-secret-mode', 'store-owner-secret'))
         self.owner_auth(owner, options)
         v = secret_value(new, options, 'new-owner-secret-mode')
         if v is None:
@@ -197,6 +206,7 @@ class Manager(dbus.service.Object):
     @dbus.service.method(IFACE, in_signature='aya{sv}', sender_keyword='sender')
     def ClearOwner(self, owner, options, sender=None):
         self.check(sender)
+        check_options(options, ('owner-secret-mode',))
         self.owner_auth(owner, options)
         gone = [e['uuid'] for e in self.keys]
         self.owner = self.stored = None
@@ -206,6 +216,7 @@ class Manager(dbus.service.Object):
     @dbus.service.method(IFACE, in_signature='baya{sv}', sender_keyword='sender')
     def SetEnabled(self, enabled, owner, options, sender=None):
         self.check(sender)
+        check_options(options, ('owner-secret-mode',))
         if self.owner is None:
             raise Error('PhysicalPresenceRequired', 'physical presence is required')
         self.owner_auth(owner, options)
@@ -219,6 +230,7 @@ class Manager(dbus.service.Object):
     @dbus.service.method(IFACE, in_signature='saya{sv}', out_signature='s', sender_keyword='sender')
     def CreateStorageKey(self, kind, srk, options, sender=None):
         self.check(sender)
+        check_options(options, ('srk-secret-mode', 'replace'))
         if self.owner is None:
             raise Error('NotOwned', 'the TPM has no owner')
         uuid = {'rk': RK, 'sk': SK}.get(str(kind))
@@ -262,6 +274,7 @@ class Manager(dbus.service.Object):
                          sender_keyword='sender')
     def DeleteKeys(self, criteria, options, sender=None):
         self.check(sender)
+        check_options(options, ('descendants',))
         if not criteria:
             raise Error('InvalidArgs', 'at least one criterion is required')
         hit = [e for e in self.match(criteria) if e['uuid'] not in (SRK, SK, RK)]
