@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The TCSD ordinals libtspi never sends, or that tcsd does not implement, on the wire.
+
+* stubs (TrouSerS' tcs_wrap_Error rows: FREEMEMORY, GETREGISTEREDKEY, the
+  CHANGEAUTHASYM pair, GETCAPABILITYSIGNED, CONTINUESELFTEST, FIELDUPGRADE,
+  SETRIDIRECTION, DAAJOIN, DAASIGN, MAKEIDENTITY2) answer TSS_E_FAIL (0x2002) as
+  TrouSerS does, also with a well-formed context;
+* ordinals 0 and >= 123 answer 0x2002 (TrouSerS: "Illegal TCSD Ordinal");
+* the transport ordinals (92-94) answer TSS_E_NOTIMPL (0x2006): not implemented;
+* GETCREDENTIAL answers a well-formed reply (no platform credentials here);
+* the connection keeps working after each of them.
+Run by test-py.sh against our tcsd (port in TSS_TCSD_PORT)."""
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tcsd_wire import ORD, Conn, Tap, parse, u32  # noqa: E402
+
+PORT = int(os.environ["TSS_TCSD_PORT"])
+TSS_E_FAIL = 0x2002
+TSS_E_NOTIMPL = 0x2006
+STUBS = {3: "FREEMEMORY", 8: "GETREGISTEREDKEY", 27: "CHANGEAUTHASYMSTART",
+         28: "CHANGEAUTHASYMFINISH", 47: "GETCAPABILITYSIGNED", 55: "CONTINUESELFTEST",
+         67: "FIELDUPGRADE", 68: "SETRIDIRECTION", 74: "DAAJOIN", 75: "DAASIGN",
+         112: "MAKEIDENTITY2"}
+NOTYET = {92: "ESTABLISHTRANSPORT", 93: "EXECUTETRANSPORT", 94: "RELEASETRANSPORTSIGNED"}
+
+TAP = Tap()
+check = TAP.check
+c = Conn(PORT)
+ctx = c.open_context()
+
+
+def result_of(code, params):
+    reply = c.call(code, params)
+    if reply is None:
+        return None
+    return parse(reply)[0]
+
+
+def still_serving():
+    res, _, p = parse(c.call(ORD["GETRANDOM"], [u32(ctx), u32(8)]))
+    return res == 0
+
+
+for code, name in sorted(STUBS.items()):
+    res = result_of(code, [u32(ctx)])
+    check(f"{name} ({code}) -> TSS_E_FAIL as TrouSerS", res == TSS_E_FAIL,
+          hex(res) if res is not None else "closed")
+    res = result_of(code, [])
+    check(f"{name} ({code}) without parameters -> TSS_E_FAIL", res == TSS_E_FAIL,
+          hex(res) if res is not None else "closed")
+for code, name in sorted(NOTYET.items()):
+    res = result_of(code, [u32(ctx), u32(0)])
+    check(f"{name} ({code}) -> TSS_E_NOTIMPL (not implemented)", res == TSS_E_NOTIMPL,
+          hex(res) if res is not None else "closed")
+for code in (0, 123, 200, 0xffffffff):
+    res = result_of(code, [u32(ctx)])
+    check(f"ordinal {code:#x} -> TSS_E_FAIL", res == TSS_E_FAIL,
+          hex(res) if res is not None else "closed")
+check("the connection is still served (GetRandom)", still_serving())
+
+# GETCREDENTIAL(ctx, type, access mode) -> UINT32 size + PBYTE, or an error
+reply = c.call(86, [u32(ctx), u32(1), u32(1)])
+res, types, p = parse(reply) if reply else (None, b"", b"")
+ok = res is not None and (res != 0 or (types[:1] == b"\x03" and
+                                       len(p) >= 4 + struct.unpack(">I", p[:4])[0]))
+check("GETCREDENTIAL (86) answers a well-formed reply", ok, hex(res) if res is not None else "")
+check("the connection is still served", still_serving())
+c.call(ORD["CLOSECONTEXT"], [u32(ctx)])
+c.close()
+sys.exit(TAP.done())
