@@ -281,6 +281,58 @@ else
     skip_group 16 "restore" "tcsd does not export Restore yet (or no archive)"
 fi
 
+# ---------------------------------------------------------------- on a terminal
+PTY=("$TM_PY" "$TCS_SOURCE_DIR/tests/integration/test-manager-pty.py")
+if has Restore ChangeOwnerSecret CreateStorageKey && [ -s "$ARCH" ]; then
+    t_run 0 "tpmadm restore on a terminal: secret, TPM password, (y|n)" "${PTY[@]}" \
+        "Please enter the secret used for the backup file: " "$SECRET" \
+        "Please enter TPM password: " "$OWNER" \
+        "Do you wish to continue? (y|n): " y \
+        -- env -u TPM_PASSWD tpmadm restore filename="$ARCH"
+    t_grep "  the guide's dialogue" "They will be backed up at $TMPDIR/[A-Za-z]{8} with the above secret before deletion\.
+Do you wish to continue\? \(y\|n\): y
+
+Backing up existing keys at $TMPDIR/[A-Za-z]{8}\.\.\.
+
+Restoring keys from $ARCH\.\.\.
+
+The restore operation has succeeded\."
+    t_ok "  the secrets are not echoed" eval '! grep -q -e "$SECRET" -e "$OWNER" <<<"$T_OUT"'
+    t_run 0 "tpmadm changepwd key=tpm on a terminal" "${PTY[@]}" \
+        "Please enter TPM password: " "$OWNER" \
+        "Please enter the new TPM password (8 char max): " "$OWNER" \
+        "Confirm password: " "$OWNER" \
+        -- env -u TPM_PASSWD tpmadm changepwd key=tpm
+    t_grep "  Password change successful" '^  Password change successful\.$'
+    t_run 5 "changepwd: a confirmation that does not match: exit 5" "${PTY[@]}" \
+        "Please enter TPM password: " "$OWNER" \
+        "Please enter the new TPM password (8 char max): " "newpass1" \
+        "Confirm password: " "newpass2" \
+        -- env -u TPM_PASSWD tpmadm changepwd key=tpm
+    t_grep "  says so" 'do not match'
+    t_run 11 "addkey key=sk answered n: exit 11, nothing replaced" "${PTY[@]}" \
+        "Do you wish to continue? (y|n): " n -- tpmadm addkey key=sk
+    polkit deny
+    t_run 3 "as nobody on a terminal (the polkit agent path): exit 3, no hang" "${PTY[@]}" \
+        -- setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/ tpmctl forgetpwd
+    # a stand-in pkttyagent records how it was started and exits, closing the notify fd
+    mkdir -p "$TCS_DIR/agent"
+    printf '#!/bin/sh\necho "$@" > %s/nobody/agent.args\n' "$TCS_DIR" > "$TCS_DIR/agent/pkttyagent"
+    chmod 0755 "$TCS_DIR/agent" "$TCS_DIR/agent/pkttyagent"
+    t_run 3 "  with a stand-in pkttyagent" "${PTY[@]}" \
+        -- setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        env HOME=/ PATH="$TCS_DIR/agent:$PATH" tpmctl forgetpwd
+    t_grep "  it ran as: pkttyagent --process PID --notify-fd N --fallback" \
+        '^--process [0-9]+ --notify-fd [0-9]+ --fallback$' "$(cat "$TCS_DIR/nobody/agent.args" 2>&1)"
+    rm -f "$TCS_DIR/nobody/agent.args"
+    t_run 3 "  not started with --no-ask-password" "${PTY[@]}" \
+        -- setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        env HOME=/ PATH="$TCS_DIR/agent:$PATH" tpmctl --no-ask-password forgetpwd
+    t_ok "  (no agent ran)" [ ! -e "$TCS_DIR/nobody/agent.args" ]
+else
+    skip_group 15 "terminal" "tcsd does not export Restore, ChangeOwnerSecret or CreateStorageKey yet"
+fi
+
 # ---------------------------------------------------------------- addkey
 if has CreateStorageKey; then
     polkit deny
