@@ -85,6 +85,7 @@ ay() { # STRING: as a GVariant byte array (gdbus' b'...' would add a NUL)
     for ((i = 0; i < ${#s}; i++)); do out+="${out:+, }byte $(printf '0x%02x' "'${s:i:1}")"; done
     echo "@ay [$out]"
 }
+FDCALL=("$TM_PY" "$TCS_SOURCE_DIR/tests/integration/test-manager-fdcall.py")
 property() { # NAME: the value busctl reads
     busctl --system get-property org.tcs.Manager /org/tcs/Manager org.tcs.Manager "$1" 2>&1
 }
@@ -251,8 +252,10 @@ if has Backup; then
     t_run 5 "backup with a wrong owner password: exit 5" env TCS_PASS=$SECRET TPM_PASSWD=wrong tpmctl backup "$TCS_DIR/wrong"
     t_ok "  no file left behind" [ ! -e "$TCS_DIR/wrong" ]
     t_run 4 "backup into a missing directory: exit 4" env TCS_PASS=$SECRET tpmctl backup "$TCS_DIR/missing/x"
+    t_run 0 "GDBus Backup with a descriptor (no tpmctl)" "${FDCALL[@]}" backup "$TCS_DIR/gdbus.archive" "$SECRET" "$OWNER"
+    t_json "  the summary" 'd["key-count"] >= 1 and d["size"] == '"$(stat -c %s "$TCS_DIR/gdbus.archive" 2>/dev/null || echo -1)"
 else
-    skip_group 13 "backup" "tcsd does not export Backup yet"
+    skip_group 15 "backup" "tcsd does not export Backup yet"
 fi
 
 # ---------------------------------------------------------------- restore
@@ -265,6 +268,17 @@ if has Restore && [ -s "$ARCH" ]; then
     t_run 11 "restore over an RK without confirmation or terminal: exit 11" env TCS_PASS=$SECRET tpmadm restore filename="$ARCH"
     t_grep "  the guide's warning" 'To proceed, the current Roaming Key and its descendant keys must be deleted first\.'
     t_ok "  no safety copy left" [ "$(safety_files)" = 0 ]
+    if [ -s "$TCS_DIR/gdbus.archive" ]; then
+        t_run 0 "GDBus Restore dry-run (no tpmctl)" "${FDCALL[@]}" restore "$TCS_DIR/gdbus.archive" \
+            "$TCS_DIR/gdbus.safety" "$SECRET" "$OWNER" dry-run=true
+        t_json "  the report" 'd["rk-exists"] is True and d["key-count"] >= 1'
+        t_run 1 "GDBus Restore over the RK without replace" "${FDCALL[@]}" restore "$TCS_DIR/gdbus.archive" \
+            "$TCS_DIR/gdbus.safety" "$SECRET" "$OWNER"
+        t_grep "  AlreadyExists" '^org\.tcs\.Error\.AlreadyExists$'
+        t_ok "  nothing written to the safety copy" [ ! -s "$TCS_DIR/gdbus.safety" ]
+    else
+        skip_group 5 "GDBus Restore" "no archive from GDBus Backup"
+    fi
     t_run 4 "restore a missing file: exit 4" env TCS_PASS=$SECRET tpmadm restore filename="$TCS_DIR/missing" yes
     head -c 4096 /dev/urandom > "$TCS_DIR/junk"
     t_run 9 "restore a file that is no archive: exit 9" env TCS_PASS=$SECRET tpmadm restore filename="$TCS_DIR/junk" yes
@@ -278,7 +292,7 @@ if has Restore && [ -s "$ARCH" ]; then
     t_run 0 "the safety copy is an archive too (dry run)" env TCS_PASS=$SECRET tpmctl restore --dry-run "$SAFETY"
     t_run 0 "the RK is back" tpmlist keyinfo uuid=rk
 else
-    skip_group 16 "restore" "tcsd does not export Restore yet (or no archive)"
+    skip_group 21 "restore" "tcsd does not export Restore yet (or no archive)"
 fi
 
 # ---------------------------------------------------------------- on a terminal
