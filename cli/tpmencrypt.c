@@ -284,7 +284,8 @@ commit_output(const Options *opt, Output *o)
 	/* a file mode as any new file would get */
 	mask = umask(0);
 	umask(mask);
-	if (fchmod(o->fd, 0666 & ~mask) < 0 || fsync(o->fd) < 0 || close(o->fd) < 0) {
+	/* no fsync: like tar and openssl enc; it would halve the throughput */
+	if (fchmod(o->fd, 0666 & ~mask) < 0 || close(o->fd) < 0) {
 		o->fd = -1;
 		tcs_crypt_error("%s: %s", opt->output, strerror(errno));
 		return TCS_CRYPT_EXIT_FAILURE;
