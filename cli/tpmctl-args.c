@@ -127,6 +127,15 @@ set_string(char **dst, const char *value)
 	*dst = g_strdup(value);
 }
 
+/* Copy a secret given as an option and blank it in argv, which ps(1) shows
+ * (/proc/PID/cmdline): it was visible until now, but not for the whole run. */
+static void
+take_secret(char **dst, char *arg)
+{
+	set_string(dst, arg);
+	memset(arg, '*', strlen(arg));
+}
+
 int
 tpmctl_parse_args(Tpmctl *ctl, int argc, char **argv, TpmctlRequest *req)
 {
@@ -206,9 +215,9 @@ tpmctl_parse_args(Tpmctl *ctl, int argc, char **argv, TpmctlRequest *req)
 			case OPT_DRY_RUN: req->dry_run = true; break;
 			case OPT_OVERWRITE: req->overwrite = true; break;
 			case OPT_CUR_WELL_KNOWN: req->owner_well_known = true; break;
-			case OPT_PASSWD: set_string(&req->passwd, optarg); break;
-			case OPT_NEW_PASSWD: set_string(&req->new_passwd, optarg); break;
-			case OPT_SECRET: set_string(&req->secret, optarg); break;
+			case OPT_PASSWD: take_secret(&req->passwd, optarg); break;
+			case OPT_NEW_PASSWD: take_secret(&req->new_passwd, optarg); break;
+			case OPT_SECRET: take_secret(&req->secret, optarg); break;
 			default:
 				tpmctl_error(ctl, "unknown option '%s'", sub_argv[optind - 1]);
 				return TPMCTL_EXIT_USAGE;

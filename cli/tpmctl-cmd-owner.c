@@ -40,12 +40,20 @@ int
 tpmctl_cmd_takeownership(Tpmctl *ctl, TpmctlRequest *req)
 {
 	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) props = NULL;
 	GVariant *owner = NULL;
 	GVariantBuilder opts;
 	const char *mode = NULL;
 	bool random = false;
 	int rc;
 
+	/* say it before asking for a password the TPM would refuse anyway */
+	rc = tpmctl_get_properties(ctl, &props);
+	if (rc != TPMCTL_EXIT_OK)
+		return rc;
+	if (tpmctl_property_bool(props, "Owned"))
+		return tpmctl_fail(ctl, TPMCTL_EXIT_STATE, "org.tcs.Error.AlreadyOwned",
+				   "the TPM already has an owner");
 	rc = tpmctl_new_owner_secret(ctl, req, true, &owner, &mode, &random);
 	if (rc != TPMCTL_EXIT_OK)
 		return rc;

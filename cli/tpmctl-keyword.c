@@ -194,6 +194,10 @@ tpmctl_parse_keywords(Tpmctl *ctl, int argc, char **argv, TpmctlRequest *req)
 		rc = apply_word(ctl, req, kw, eq ? eq + 1 : NULL);
 		if (rc != TPMCTL_EXIT_OK)
 			return rc;
+		/* ps(1) showed passwd= and secret= until now; not for the whole run */
+		if (eq && (strcmp(kw, "passwd") == 0 || strcmp(kw, "newpasswd") == 0 ||
+			   strcmp(kw, "secret") == 0))
+			memset(argv[i] + (eq - arg) + 1, '*', strlen(eq + 1));
 	}
 
 	/* what each subcommand requires */
