@@ -385,14 +385,21 @@ if has DeleteKeys && register_user_key; then
     else
         who=
     fi
+    gdbus monitor --system --dest org.tcs.Manager >"$TCS_DIR/monitor.log" 2>&1 &
+    MONITOR=$!
+    tcs_track_pid $MONITOR
+    sleep 0.5
     t_run 0 "tpmadm deletekeys alg=rsa yes${who:+ (nobody, polkit says yes)}" $who tpmadm deletekeys alg=rsa yes
     t_grep "  Deleting key 1" "^Deleting key 1: $USERKEY \\.\\.\\.\$"
     t_grep "  the count" '^Number of keys deleted: 1$'
+    sleep 0.5
+    kill "$MONITOR" 2>/dev/null
+    t_grep "  KeysChanged([], [the key]) on the bus" "KeysChanged \(@as \[\], \['$USERKEY'\]\)" "$(cat "$TCS_DIR/monitor.log")"
     polkit deny
     t_run 0 "tpmctl --json keys: SRK, SK, RK are left" tpmctl --json keys
     t_json "  three" 'd["count"] == 3'
 else
-    skip_group 11 "deletekeys" "tcsd does not export DeleteKeys yet (or no key registered)"
+    skip_group 12 "deletekeys" "tcsd does not export DeleteKeys yet (or no key registered)"
 fi
 
 # ---------------------------------------------------------------- enable/disable, activate
@@ -405,10 +412,13 @@ if has SetEnabled SetActivated; then
     t_grep "busctl: Enabled true" '^b true$' "$(property Enabled)"
     t_grep "gdbus SetEnabled with an unknown option: InvalidArgs" 'org.tcs.Error.InvalidArgs' \
         "$("${G[@]}" --method org.tcs.Manager.SetEnabled true "$(ay "$OWNER")" "{'colour': <'blue'>}" 2>&1)"
+    t_run 3 "deactivate as nobody, polkit says no" as_nobody tpmctl deactivate
+    t_grep "gdbus SetActivated: PhysicalPresenceRequired" 'org.tcs.Error.PhysicalPresenceRequired' \
+        "$("${G[@]}" --method org.tcs.Manager.SetActivated true '{}' 2>&1)"
     t_run 6 "deactivate: physical presence is locked after boot: exit 6" tpmctl deactivate
     t_grep "  PhysicalPresenceRequired" 'hysical presence' "$T_ERR"
 else
-    skip_group 8 "enable/activate" "tcsd does not export SetEnabled/SetActivated yet"
+    skip_group 10 "enable/activate" "tcsd does not export SetEnabled/SetActivated yet"
 fi
 
 # ---------------------------------------------------------------- clear, and a new owner gets the keys back
@@ -417,6 +427,8 @@ if has ClearOwner; then
     t_run 3 "clear as nobody, polkit says no" as_nobody tpmctl clear --yes
     t_run 11 "tpmctl clear without --yes: exit 11" tpmctl clear
     t_run 5 "clear with a wrong owner password: exit 5" env TPM_PASSWD=wrong tpmctl clear --yes
+    t_grep "gdbus ClearOwner with an unknown option: InvalidArgs, nothing cleared" 'org.tcs.Error.InvalidArgs' \
+        "$("${G[@]}" --method org.tcs.Manager.ClearOwner "$(ay "$OWNER")" "{'colour': <'blue'>}" 2>&1)"
     t_run 0 "tpmctl clear --yes" tpmctl clear --yes
     t_run 0 "  status: not owned" tpmctl --json status
     t_json "  not owned, nothing stored" 'd["Owned"] is False and d["OwnerSecretStored"] is False'
@@ -435,7 +447,7 @@ if has ClearOwner; then
         skip_group 4 "restore after clear" "needs TakeOwnership and Restore"
     fi
 else
-    skip_group 10 "clear" "tcsd does not export ClearOwner yet"
+    skip_group 11 "clear" "tcsd does not export ClearOwner yet"
 fi
 
 if [ "$MODE" = tcsd ]; then
