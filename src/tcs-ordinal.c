@@ -168,11 +168,12 @@ static const TcsOrdinal ordinals[TCSD_ORD_LAST] = {
 	TPM(114, "CMK_SETRESTRICTIONS", TCS_ORD_OWNER, TPM_ORD_CMK_SetRestrictions, "xuA", "", NULL),
 	TPM(115, "CMK_APPROVEMA", TCS_ORD_OWNER, TPM_ORD_CMK_ApproveMA, "xdA", "d", NULL),
 	/* TCSD sends the two digests before the key, the TPM wants them after it */
-	TPM(116, "CMK_CREATEKEY", 0, TPM_ORD_CMK_CreateKey, "xke>d>dRa", "K", "0A"),
+	TPM(116, "CMK_CREATEKEY", 0, TPM_ORD_CMK_CreateKey, "xke>d>dRz", "K", "0A"),
 	TPM(117, "CMK_CREATETICKET", TCS_ORD_OWNER, TPM_ORD_CMK_CreateTicket, "xRdLA", "d", NULL),
-	/* the scheme comes from the migration ticket: already a TPM_MS_* value */
-	TPM(118, "CMK_CREATEBLOB", 0, TPM_ORD_CMK_CreateBlob, "xkwRdLLLLa", "LL", NULL),
-	TPM(119, "CMK_CONVERTMIGRATION", 0, TPM_ORD_CMK_ConvertMigration, "xkMdRLLa", "L", NULL),
+	/* the scheme comes from the migration ticket: already a TPM_MS_* value; libtspi
+	 * sends an all-zero AUTH for "no parent authorisation" in the CMK rows */
+	TPM(118, "CMK_CREATEBLOB", 0, TPM_ORD_CMK_CreateBlob, "xkwRdLLLLz", "LL", NULL),
+	TPM(119, "CMK_CONVERTMIGRATION", 0, TPM_ORD_CMK_ConvertMigration, "xkMdRLLz", "L", NULL),
 	CUSTOM(120, "FLUSHSPECIFIC", 0),
 	/* the handler adds the owner-evict UUID TrouSerS answers with */
 	TPM(121, "KEYCONTROLOWNER", TCS_ORD_OWNER | TCS_ORD_CUSTOM, TPM_ORD_KeyControlOwner,
