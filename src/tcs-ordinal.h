@@ -16,7 +16,8 @@
  *   M PBYTE of 60 bytes, no size (TPM_CMK_AUTH) -> the 60 bytes
  *   >X parameter X goes to the TPM after the next parameter that is not held
  *      (where TCSD and TPM orders differ: CreateCounter, CMK_CreateKey)
- *   A AUTH (required)  a AUTH (optional: absent = none)  z AUTH (all zeros = none)
+ *   A AUTH (required)  a AUTH (optional: absent = none)  z AUTH (all zeros = none);
+ *     "aA" with one AUTH sent: that one is the required one (as TrouSerS reads it)
  *     -> the TPM authorisation trailers, in order; the tag counts them.
  *
  * TPM reply schema (fields after the return code, in TPM order):

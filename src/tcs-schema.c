@@ -195,6 +195,19 @@ tcs_schema_build_command(const TcsOrdinal *o, TcsPacketReader *req, TcsKeyTransl
 	tcs_wbuf_init(&body, TCS_TPM_MAX_COMMAND);
 	tcs_wbuf_init(&held, TCS_TPM_MAX_COMMAND);
 	for (const char *op = o->in; *op && res == 0; op++) {
+		/* one AUTH for an optional + required pair ("aA") is the required one, as
+		 * TrouSerS reads it (ActivateTPMIdentity: the owner's, no key auth) */
+		if (*op == 'A' && op > o->in && op[-1] == 'a' && st->n_auth_slots > 0 &&
+		    st->auth_present[st->n_auth_slots - 1] &&
+		    tcs_packet_peek_type(req) != TCSD_TYPE_AUTH) {
+			unsigned i = st->n_auth_slots++;
+
+			st->auth[i] = st->auth[i - 1];
+			st->auth_present[i] = true;
+			st->auth_present[i - 1] = false;
+			tcs_wipe(&st->auth[i - 1], sizeof(st->auth[i - 1]));
+			continue;
+		}
 		/* '>': the TPM wants this parameter after the next one that is not held */
 		if (*op == '>' && op[1]) {
 			res = command_param(*++op, req, translate, user_data, st, &held);

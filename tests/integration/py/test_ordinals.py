@@ -9,6 +9,8 @@
 * ordinals 0 and >= 123 answer 0x2002 (TrouSerS: "Illegal TCSD Ordinal");
 * the transport ordinals (92-94) answer TSS_E_NOTIMPL (0x2006): not implemented;
 * GETCREDENTIAL answers a well-formed reply (no platform credentials here);
+* LOADMAINTENANCEARCHIVE, which no Tspi_ function sends, and the 1.1
+  SETTEMPDEACTIVATED reach the TPM;
 * the connection keeps working after each of them.
 Run by test-py.sh against our tcsd (port in TSS_TCSD_PORT)."""
 import os
@@ -16,7 +18,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcsd_wire import ORD, Conn, Tap, parse, u32  # noqa: E402
+from tcsd_wire import ORD, T_AUTH, Conn, Tap, parse, pbyte, u32  # noqa: E402
 
 PORT = int(os.environ["TSS_TCSD_PORT"])
 TSS_E_FAIL = 0x2002
@@ -68,6 +70,23 @@ res, types, p = parse(reply) if reply else (None, b"", b"")
 ok = res is not None and (res != 0 or (types[:1] == b"\x03" and
                                        len(p) >= 4 + struct.unpack(">I", p[:4])[0]))
 check("GETCREDENTIAL (86) answers a well-formed reply", ok, hex(res) if res is not None else "")
+check("the connection is still served", still_serving())
+
+# LOADMAINTENANCEARCHIVE (70, owner class; no Tspi_ function sends it): with a real
+# OIAP session and a made-up HMAC it reaches the TPM, which refuses it (libtpms has
+# no maintenance): a TPM-layer result, not a TCS one
+res, _, p = parse(c.call(ORD["OIAP"], [u32(ctx)]))
+if res == 0:
+    handle = struct.unpack(">I", p[:4])[0]
+    auth = (T_AUTH, struct.pack(">I", handle) + b"\x11" * 20 + b"\0" + b"\x22" * 20)
+    res = result_of(70, [u32(ctx), u32(4), pbyte(b"arch"), auth])
+check("LOADMAINTENANCEARCHIVE (70) reaches the TPM, which refuses it",
+      res is not None and 0 < res < 0x1000, hex(res) if res is not None else "closed")
+# SETTEMPDEACTIVATED (65): libtspi sends it only to a 1.1 TPM; without physical
+# presence (locked by the BIOS step) the TPM answers TPM_BAD_PRESENCE
+res = result_of(65, [u32(ctx)])
+check("SETTEMPDEACTIVATED (65) reaches the TPM: TPM_BAD_PRESENCE", res == 0x2d,
+      hex(res) if res is not None else "closed")
 check("the connection is still served", still_serving())
 c.call(ORD["CLOSECONTEXT"], [u32(ctx)])
 c.close()

@@ -4,7 +4,8 @@
  * CHANGEAUTH, CHANGEAUTHOWNER, CERTIFYSELFTEST, SEALX, QUOTE2,
  * OWNERREADINTERNALPUB, ENUMREGISTEREDKEYS2, SETOPERATORAUTH,
  * SETTEMPDEACTIVATED2, SETCAPABILITY, RESETLOCKVALUE, OWNERSETDISABLE,
- * DISABLEFORCECLEAR, FORCECLEAR, SETOWNERINSTALL,
+ * DISABLEFORCECLEAR, DISABLEOWNERCLEAR, OWNERCLEAR, OWNERREADPUBEK, DISABLEPUBEKREAD,
+ * ACTIVATETPMIDENTITY, FORCECLEAR, SETOWNERINSTALL,
  * PHYSICALENABLE, PHYSICALDISABLE, PHYSICALSETDEACTIVATED, SETTEMPDEACTIVATED,
  * LOADMANUFACTURERMAINTENANCEPUB, READMANUFACTURERMAINTENANCEPUB.
  *
@@ -20,6 +21,9 @@
  *     PhysicalDisable, PhysicalSetDeactivated, SetTempDeactivated without an
  *     operator) reach the TPM, which refuses them: presence is locked
  *   maintenance public key load/read reach the TPM (built without maintenance)
+ *   Tspi_TPM_GetPubEndorsementKey with owner auth, DISABLEPUBEKREAD; an
+ *     ActivateIdentity with a signing key (owner AUTH only) reaches the TPM,
+ *     which refuses it; DISABLEOWNERCLEAR, then OwnerClear fails
  *   Tspi_TPM_SetOperatorAuth and SetTempDeactivated with an operator secret
  *     (SetTempDeactivated2) reach the TPM, which wants physical presence
  *   CertifySelfTest reaches the TPM (libtpms: TPM_BAD_ORDINAL, deprecated)
@@ -33,6 +37,7 @@
 
 #define TPM_E_AUTHFAIL_RC 0x1u
 #define TPM_E_DISABLED_RC 0x7u
+#define TPM_E_CLEAR_DISABLED_RC 0x5u
 #define TPM_E_BAD_PRESENCE_RC 0x2du
 
 /* a TPM-layer result (the command reached the TPM, which refused it) */
@@ -268,6 +273,34 @@ test_status(TSS_HCONTEXT ctx, TSS_HTPM tpm, TSS_HKEY srk)
 	tt_ok(rc != 0 && tpm_refused(rc), "ReadManuMaintPub reaches the TPM, refused (0x%x)", rc);
 }
 
+/* EK, identity and clear-protection ordinals; DISABLEOWNERCLEAR last: it stays */
+static void
+test_more_owner(TSS_HCONTEXT ctx, TSS_HTPM tpm, TSS_HKEY srk)
+{
+	TSS_HKEY ek, notaik;
+	BYTE blob[256] = {0}, *cred = NULL;
+	UINT32 cred_len = 0;
+	TSS_RESULT rc;
+
+	rc = Tspi_TPM_GetPubEndorsementKey(tpm, TRUE, NULL, &ek);
+	tt_rc(rc, 0, "Tspi_TPM_GetPubEndorsementKey with owner auth (OWNERREADPUBEK)");
+	tt_rc(Tspi_TPM_SetStatus(tpm, TSS_TPMSTATUS_DISABLEPUBEKREAD, TRUE), 0,
+	      "SetStatus DISABLEPUBEKREAD (DISABLEPUBEKREAD)");
+	/* a signing key is no identity: the TPM refuses to activate with it */
+	rc = tt_create_key(ctx, srk, TSS_KEY_TYPE_SIGNING | TSS_KEY_SIZE_2048 |
+			   TSS_KEY_NOT_MIGRATABLE | TSS_KEY_NO_AUTHORIZATION, NULL, 1, &notaik);
+	if (rc == 0)
+		rc = Tspi_TPM_ActivateIdentity(tpm, notaik, sizeof(blob), blob, 0, NULL, &cred_len,
+					       &cred);
+	tt_ok(tpm_refused(rc), "ActivateIdentity (ACTIVATETPMIDENTITY) reaches the TPM, refused (0x%x)",
+	      rc);
+	/* ours once took the one AUTH for the key's and answered TSS_E_INTERNAL_ERROR */
+	tt_rc(Tspi_TPM_SetStatus(tpm, TSS_TPMSTATUS_DISABLEOWNERCLEAR, TRUE), 0,
+	      "SetStatus DISABLEOWNERCLEAR (DISABLEOWNERCLEAR)");
+	tt_rc(Tspi_TPM_ClearOwner(tpm, FALSE), TPM_E_CLEAR_DISABLED_RC,
+	      "OwnerClear is refused now: TPM_E_CLEAR_DISABLED");
+}
+
 int
 main(void)
 {
@@ -285,6 +318,8 @@ main(void)
 	test_attest(ctx, tpm, srk);
 	test_ps2(ctx, srk);
 	test_status(ctx, tpm, srk);
+
+	test_more_owner(ctx, tpm, srk);
 
 	/* both need physical presence, which the BIOS locked */
 	rc = policy(ctx, TSS_POLICY_OPERATOR, "operator", &op);
