@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 
 #include "tcs-client.h"
 #include "tcs-key.h"
@@ -107,6 +110,15 @@ load_locked(TcsTpmKey *k, char err[TCS_TPMKEY_ERR_SIZE])
 	if (rc != 0 || k->gen == client_gen)
 		return rc;
 	rc = tcs_keyblob_load(client, &k->kb, k->srk_secret, &k->handle);
+	if (rc > 0 && rc != TPM_AUTHFAIL && !k->kb.parent_recorded &&
+	    tcs_uuid_equal(&k->kb.parent, &TCS_UUID_SRK)) {
+		/* no recorded parent and the SRK cannot decrypt it: a tpmcreate key under the RK? */
+		k->kb.parent = TCS_UUID_RK;
+		if (tcs_keyblob_load(client, &k->kb, k->srk_secret, &k->handle) == 0)
+			rc = 0;
+		else
+			k->kb.parent = TCS_UUID_SRK;
+	}
 	if (rc == 0) {
 		k->gen = client_gen;
 		return 0;
@@ -229,22 +241,75 @@ check_secret_locked(TcsTpmKey *k, char err[TCS_TPMKEY_ERR_SIZE])
 	return 0;
 }
 
+/*
+ * The public key as a software key. Not tcs_key_to_evp(): inside the provider
+ * an unqualified fetch of "RSA" could find our own keymgmt, which cannot
+ * import keys.
+ */
+static int
+public_key(const TcsKey *k, EVP_PKEY **ret)
+{
+	static const uint8_t default_exponent[] = {0x01, 0x00, 0x01};
+	BIGNUM *n = NULL, *e = NULL;
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", "provider!=tpm");
+	int rc = -ENOMEM;
+
+	if (k->algorithm_id != TPM_ALG_RSA || tcs_key_modulus_is_zero(k))
+		rc = -EINVAL;
+	else if ((n = BN_bin2bn(k->modulus, (int)k->modulus_len, NULL)) &&
+		 (e = k->exponent_len ? BN_bin2bn(k->exponent, (int)k->exponent_len, NULL)
+				      : BN_bin2bn(default_exponent, sizeof(default_exponent), NULL)) &&
+		 bld && ctx && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
+		 OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) &&
+		 (params = OSSL_PARAM_BLD_to_param(bld)))
+		rc = EVP_PKEY_fromdata_init(ctx) > 0 &&
+				     EVP_PKEY_fromdata(ctx, ret, EVP_PKEY_PUBLIC_KEY, params) > 0
+			     ? 0
+			     : -EIO;
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(ctx);
+	BN_free(n);
+	BN_free(e);
+	return rc;
+}
+
+/* Fill k from its parsed blob: attributes, passphrase, load into the TPM. */
+static int
+key_setup(TcsTpmKey *k, TcsTpmKeyPassphraseFn ask, void *userdata, char err[TCS_TPMKEY_ERR_SIZE]);
+
+static TcsTpmKey *
+key_new(const char *name, const uint8_t srk_secret[TCS_SECRET_SIZE])
+{
+	TcsTpmKey *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return NULL;
+	atomic_init(&k->refs, 1);
+	memcpy(k->srk_secret, srk_secret, TCS_SECRET_SIZE);
+	k->path = strdup(name);
+	if (!k->path) {
+		free(k);
+		return NULL;
+	}
+	return k;
+}
+
 int
 tcs_tpmkey_load(const char *path, const uint8_t srk_secret[TCS_SECRET_SIZE],
 		TcsTpmKeyPassphraseFn ask, void *userdata, TcsTpmKey **ret,
 		char err[TCS_TPMKEY_ERR_SIZE])
 {
-	_cleanup_(tcs_tpmkey_unrefp) TcsTpmKey *k = calloc(1, sizeof(*k));
-	_cleanup_key_ TcsKey parsed = {0};
+	_cleanup_(tcs_tpmkey_unrefp) TcsTpmKey *k = key_new(path, srk_secret);
 	int rc;
 
 	err[0] = '\0';
-	if (!k || !(k->path = strdup(path))) {
+	if (!k) {
 		say(err, "out of memory");
 		return -ENOMEM;
 	}
-	atomic_init(&k->refs, 1);
-	memcpy(k->srk_secret, srk_secret, TCS_SECRET_SIZE);
 	rc = tcs_keyblob_read_file(path, &k->kb);
 	if (rc < 0) {
 		say(err, "%s: %s", path,
@@ -252,9 +317,51 @@ tcs_tpmkey_load(const char *path, const uint8_t srk_secret[TCS_SECRET_SIZE],
 				   : strerror(-rc));
 		return rc;
 	}
+	rc = key_setup(k, ask, userdata, err);
+	if (rc == 0)
+		*ret = TCS_TAKE_PTR(k);
+	return rc;
+}
+
+int
+tcs_tpmkey_load_text(const char *text, size_t len, const char *name,
+		     const uint8_t srk_secret[TCS_SECRET_SIZE], TcsTpmKeyPassphraseFn ask,
+		     void *userdata, TcsTpmKey **ret, char err[TCS_TPMKEY_ERR_SIZE])
+{
+	_cleanup_(tcs_tpmkey_unrefp) TcsTpmKey *k = key_new(name, srk_secret);
+	int rc;
+
+	err[0] = '\0';
+	if (!k) {
+		say(err, "out of memory");
+		return -ENOMEM;
+	}
+	if (len > 0 && ((uint8_t)text[0] == 0x04 || (uint8_t)text[0] == 0x30)) /* DER forms */
+		rc = tcs_keyblob_parse_der((const uint8_t *)text, len, &k->kb);
+	else if (memmem(text, len, "-----BEGIN " TCS_KEYBLOB_PEM_NAME "-----",
+			strlen("-----BEGIN " TCS_KEYBLOB_PEM_NAME "-----")))
+		rc = tcs_keyblob_parse(text, len, &k->kb);
+	else
+		rc = -EMEDIUMTYPE;
+	/* not ours (or only a piece of it): say nothing, others may decode it */
+	if (rc < 0)
+		return -EMEDIUMTYPE;
+	rc = key_setup(k, ask, userdata, err);
+	if (rc == 0)
+		*ret = TCS_TAKE_PTR(k);
+	return rc;
+}
+
+static int
+key_setup(TcsTpmKey *k, TcsTpmKeyPassphraseFn ask, void *userdata, char err[TCS_TPMKEY_ERR_SIZE])
+{
+	_cleanup_key_ TcsKey parsed = {0};
+	const char *path = k->path;
+	int rc;
+
 	rc = tcs_key_parse(k->kb.blob, k->kb.blob_len, &parsed, NULL);
 	if (rc == 0)
-		rc = tcs_key_to_evp(&parsed, &k->pub);
+		rc = public_key(&parsed, &k->pub);
 	if (rc < 0) {
 		say(err, "%s: the key blob holds no RSA public key", path);
 		return -EBADMSG;
@@ -279,10 +386,7 @@ tcs_tpmkey_load(const char *path, const uint8_t srk_secret[TCS_SECRET_SIZE],
 	if (rc == 0)
 		rc = check_secret_locked(k, err);
 	pthread_mutex_unlock(&lock);
-	if (rc != 0)
-		return rc < 0 ? rc : -EIO;
-	*ret = TCS_TAKE_PTR(k);
-	return 0;
+	return rc == 0 ? 0 : rc < 0 ? rc : -EIO;
 }
 
 EVP_PKEY *

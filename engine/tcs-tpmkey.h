@@ -45,6 +45,16 @@ typedef int (*TcsTpmKeyPassphraseFn)(char *buf, size_t size, const char *prompt,
 int tcs_tpmkey_load(const char *path, const uint8_t srk_secret[TCS_SECRET_SIZE],
 		    TcsTpmKeyPassphraseFn ask, void *userdata, TcsTpmKey **ret,
 		    char err[TCS_TPMKEY_ERR_SIZE]);
+/*
+ * The same from a key blob file's text, or from the DER OCTET STRING inside
+ * its PEM block (a provider decoder gets bytes); name is used in messages.
+ * -EMEDIUMTYPE (and no message) when the bytes are not a whole TSS KEY BLOB,
+ * so the caller can leave them to others. Without a recorded parent the key
+ * is loaded under the SRK, else under the RK.
+ */
+int tcs_tpmkey_load_text(const char *text, size_t len, const char *name,
+			 const uint8_t srk_secret[TCS_SECRET_SIZE], TcsTpmKeyPassphraseFn ask,
+			 void *userdata, TcsTpmKey **ret, char err[TCS_TPMKEY_ERR_SIZE]);
 TcsTpmKey *tcs_tpmkey_ref(TcsTpmKey *k);
 /* Drop a reference; the last one evicts the key and wipes its secret. NULL-safe. */
 void tcs_tpmkey_unref(TcsTpmKey *k);

@@ -75,14 +75,11 @@ int
 tcs_keyblob_parse(const char *text, size_t len, TcsKeyBlob *ret)
 {
 	_cleanup_(BIO_free_allp) BIO *bio = NULL;
-	_cleanup_(ASN1_OCTET_STRING_freep) ASN1_OCTET_STRING *os = NULL;
 	_cleanup_(openssl_freep) char *name = NULL;
 	_cleanup_(openssl_freep) char *header = NULL;
 	_cleanup_(openssl_freep) uint8_t *der = NULL;
-	const uint8_t *q;
 	const char *begin;
 	long der_len = 0;
-	size_t consumed = 0;
 	TcsKeyBlob kb = {0};
 	int rc;
 
@@ -100,18 +97,127 @@ tcs_keyblob_parse(const char *text, size_t len, TcsKeyBlob *ret)
 	if (PEM_read_bio(bio, &name, &header, &der, &der_len) != 1 ||
 	    strcmp(name, TCS_KEYBLOB_PEM_NAME) != 0 || header[0] != '\0' || der_len <= 0)
 		return -EBADMSG;
-	q = der;
-	os = d2i_ASN1_OCTET_STRING(NULL, &q, der_len);
-	if (!os || q != der + der_len)
-		return -EBADMSG;
 	{
-		_cleanup_key_ TcsKey k = {0};
+		bool recorded = kb.parent_recorded;
+		TcsUuid parent = kb.parent;
 
-		rc = tcs_key_parse(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os), &k,
-				   &consumed);
-		if (rc < 0 || consumed != (size_t)ASN1_STRING_length(os))
-			return -EBADMSG;
+		rc = tcs_keyblob_parse_der(der, (size_t)der_len, &kb);
+		if (rc < 0)
+			return rc;
+		kb.parent = parent;
+		kb.parent_recorded = recorded;
 	}
+	*ret = kb;
+	return 0;
+}
+
+/* A DER tag and definite length; the content's start and length. */
+static bool
+der_header(TcsRbuf *r, uint8_t want_tag, TcsRbuf *content)
+{
+	uint8_t tag = tcs_rbuf_u8(r), first = tcs_rbuf_u8(r);
+	size_t n = first;
+
+	if (first & 0x80) {
+		uint8_t bytes = first & 0x7f;
+
+		if (bytes == 0 || bytes > 3)
+			return false;
+		n = 0;
+		while (bytes--)
+			n = (n << 8) | tcs_rbuf_u8(r);
+	}
+	return tcs_rbuf_ok(r) && tag == want_tag && tcs_rbuf_sub(r, n, content);
+}
+
+static void
+der_put_header(TcsWbuf *w, uint8_t tag, size_t n)
+{
+	tcs_wbuf_u8(w, tag);
+	if (n < 0x80) {
+		tcs_wbuf_u8(w, (uint8_t)n);
+	} else if (n <= 0xff) {
+		tcs_wbuf_u8(w, 0x81);
+		tcs_wbuf_u8(w, (uint8_t)n);
+	} else if (n <= 0xffff) {
+		tcs_wbuf_u8(w, 0x82);
+		tcs_wbuf_u16(w, (uint16_t)n);
+	} else {
+		tcs_wbuf_u8(w, 0x83);
+		tcs_wbuf_u8(w, (uint8_t)(n >> 16));
+		tcs_wbuf_u16(w, (uint16_t)n);
+	}
+}
+
+static size_t
+der_header_len(size_t n)
+{
+	return n < 0x80 ? 2 : n <= 0xff ? 3 : n <= 0xffff ? 4 : 5;
+}
+
+int
+tcs_keyblob_to_der(const TcsKeyBlob *kb, uint8_t **ret, size_t *ret_len)
+{
+	TcsWbuf w;
+
+	if (!kb || !kb->blob || !ret || !ret_len)
+		return -EINVAL;
+	tcs_wbuf_init(&w, TCS_KEYBLOB_MAX_FILE + 64);
+	if (kb->parent_recorded) {
+		size_t inner = der_header_len(kb->blob_len) + kb->blob_len + 2 + TCS_UUID_WIRE_SIZE;
+
+		der_put_header(&w, 0x30, inner);
+	}
+	der_put_header(&w, 0x04, kb->blob_len);
+	tcs_wbuf_bytes(&w, kb->blob, kb->blob_len);
+	if (kb->parent_recorded) {
+		der_put_header(&w, 0x04, TCS_UUID_WIRE_SIZE);
+		tcs_uuid_write_wire(&w, &kb->parent);
+	}
+	if (!tcs_wbuf_ok(&w)) {
+		tcs_wbuf_free(&w);
+		return -ENOMEM;
+	}
+	*ret = tcs_wbuf_steal(&w, ret_len);
+	return 0;
+}
+
+int
+tcs_keyblob_parse_der(const uint8_t *der, size_t len, TcsKeyBlob *ret)
+{
+	_cleanup_(ASN1_OCTET_STRING_freep) ASN1_OCTET_STRING *os = NULL;
+	_cleanup_key_ TcsKey k = {0};
+	const uint8_t *q = der;
+	size_t consumed = 0;
+	TcsKeyBlob kb = {.parent = TCS_UUID_SRK};
+
+	if (!der || !ret || len == 0 || len > TCS_KEYBLOB_MAX_FILE + 64)
+		return -EINVAL;
+	if (der[0] == 0x30) {
+		TcsRbuf r, seq, blob, uuid;
+		const uint8_t *os_start;
+
+		tcs_rbuf_init(&r, der, len);
+		if (!der_header(&r, 0x30, &seq) || tcs_rbuf_remaining(&r) != 0)
+			return -EBADMSG;
+		/* the OCTET STRING with its header is parsed below like the plain form */
+		os_start = tcs_rbuf_cur(&seq);
+		if (!der_header(&seq, 0x04, &blob))
+			return -EBADMSG;
+		len = (size_t)(tcs_rbuf_cur(&seq) - os_start);
+		q = der = os_start;
+		if (!der_header(&seq, 0x04, &uuid) || tcs_rbuf_remaining(&seq) != 0 ||
+		    uuid.len != TCS_UUID_WIRE_SIZE || !tcs_uuid_read_wire(&uuid, &kb.parent))
+			return -EBADMSG;
+		kb.parent_recorded = true;
+	}
+	os = d2i_ASN1_OCTET_STRING(NULL, &q, (long)len);
+	if (!os || q != der + len)
+		return -EBADMSG;
+	if (tcs_key_parse(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os), &k,
+			  &consumed) < 0 ||
+	    consumed != (size_t)ASN1_STRING_length(os))
+		return -EBADMSG;
 	kb.blob_len = consumed;
 	kb.blob = malloc(consumed);
 	if (!kb.blob)

@@ -51,6 +51,18 @@ void tcs_keyblob_clear(TcsKeyBlob *kb);
 /* Parse the text of a key blob file (the TPM_KEY must fill the OCTET STRING exactly). */
 int tcs_keyblob_parse(const char *text, size_t len, TcsKeyBlob *ret);
 int tcs_keyblob_read_file(const char *path, TcsKeyBlob *ret);
+/*
+ * DER forms, for OpenSSL decoder chains that pass DER between stages:
+ *   OCTET STRING (the TPM_KEY)                  the PEM block's content; the
+ *                                               parent is not known (loaders
+ *                                               try the SRK, then the RK)
+ *   SEQUENCE { OCTET STRING (the TPM_KEY),      this library's own form, with
+ *              OCTET STRING (16-byte UUID) }    the parent (wire byte order)
+ * tcs_keyblob_to_der writes the second form when a parent is recorded, else
+ * the first; *ret malloc'd.
+ */
+int tcs_keyblob_parse_der(const uint8_t *der, size_t len, TcsKeyBlob *ret);
+int tcs_keyblob_to_der(const TcsKeyBlob *kb, uint8_t **ret, size_t *ret_len);
 
 /*
  * Format a TPM_KEY as a key blob file; parent NULL or the SRK writes exactly
