@@ -9,10 +9,13 @@
 * ordinals 0 and >= 123 answer 0x2002 (TrouSerS: "Illegal TCSD Ordinal");
 * the transport ordinals (92-94) answer TSS_E_NOTIMPL (0x2006): not implemented;
 * GETCREDENTIAL answers a well-formed reply (no platform credentials here);
+* OWNERREADPUBEK (1.1) with a real owner HMAC succeeds;
 * LOADMAINTENANCEARCHIVE, which no Tspi_ function sends, and the 1.1
   SETTEMPDEACTIVATED reach the TPM;
 * the connection keeps working after each of them.
-Run by test-py.sh against our tcsd (port in TSS_TCSD_PORT)."""
+Run by test-py.sh --owned against our tcsd (port in TSS_TCSD_PORT)."""
+import hashlib
+import hmac
 import os
 import struct
 import sys
@@ -86,6 +89,18 @@ check("LOADMAINTENANCEARCHIVE (70) reaches the TPM, which refuses it",
 # presence (locked by the BIOS step) the TPM answers TPM_BAD_PRESENCE
 res = result_of(65, [u32(ctx)])
 check("SETTEMPDEACTIVATED (65) reaches the TPM: TPM_BAD_PRESENCE", res == 0x2d,
+      hex(res) if res is not None else "closed")
+check("the connection is still served", still_serving())
+
+# OWNERREADPUBEK (52): libtspi uses OwnerReadInternalPub(EK) on a 1.2 TPM; this
+# sends the 1.1 command with a real owner HMAC (well-known secret)
+res, _, p = parse(c.call(ORD["OIAP"], [u32(ctx)]))
+if res == 0:
+    handle, even, odd = struct.unpack(">I", p[:4])[0], p[4:24], os.urandom(20)
+    digest = hashlib.sha1(struct.pack(">I", 0x7D)).digest()
+    mac = hmac.new(b"\0" * 20, digest + even + odd + b"\0", hashlib.sha1).digest()
+    res = result_of(52, [u32(ctx), (T_AUTH, struct.pack(">I", handle) + odd + b"\0" + mac)])
+check("OWNERREADPUBEK (52) with the owner's HMAC succeeds", res == 0,
       hex(res) if res is not None else "closed")
 check("the connection is still served", still_serving())
 c.call(ORD["CLOSECONTEXT"], [u32(ctx)])
