@@ -166,6 +166,23 @@ fi
 expect_ok "-t lists without restoring" "$DEC" -t -i rt1.enc -p 'pass phrase'
 check "-t output names the members" grep -q '^src/nested/deeper/deepest/random.bin$' "$W/out.txt"
 
+# the prompts, on a pseudo-terminal (script(1)); TCS_PASS unset
+if command -v script >/dev/null 2>&1; then
+    rm -rf ttyout; mkdir ttyout
+    (sleep 1; printf 'tty pass\n'; sleep 1; printf 'tty pass\n'; sleep 3) |
+        timeout 60 script -qec "'$ENC' -o tty.enc src/a.txt" /dev/null > tty.txt 2>&1
+    check "prompt: Enter Passphrase / Verifying - Enter Passphrase" \
+        grep -q 'Verifying - Enter Passphrase:' tty.txt
+    (sleep 1; printf 'tty pass\n'; sleep 3) |
+        timeout 60 script -qec "'$DEC' -i tty.enc -C ttyout" /dev/null > tty.txt 2>&1
+    check "prompt: the passphrase typed decrypts" cmp src/a.txt ttyout/src/a.txt
+    (sleep 1; printf 'one\n'; sleep 1; printf 'two\n'; sleep 3) |
+        timeout 60 script -qec "'$ENC' -o tty2.enc src/a.txt" /dev/null > tty.txt 2>&1
+    check "prompt: entries that differ are refused, no output" \
+        sh -c "grep -q 'do not match' tty.txt && test ! -e tty2.enc"
+    rm -rf ttyout tty.enc tty.txt
+fi
+
 # "." as the input; an output inside the input directory is not packed into itself
 rm -rf dotout; mkdir dotout
 expect_ok "'.' as input" sh -c "cd src && exec '$ENC' -n -o ../dot.enc ."
