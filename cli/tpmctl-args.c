@@ -83,6 +83,7 @@ tpmctl_usage(FILE *out)
 	fputs("Usage: tpmctl [--json] [--no-ask-password] COMMAND [OPTION...] [ARG...]\n"
 	      "\n"
 	      "TPM 1.2 administration through tcsd (D-Bus service org.tcs.Manager).\n"
+	      "Options may come before or after COMMAND.\n"
 	      "\n"
 	      "Commands:\n"
 	      "  status                         TPM flags, versions, stored owner secret\n"
@@ -136,125 +137,126 @@ take_secret(char **dst, char *arg)
 	memset(arg, '*', strlen(arg));
 }
 
+/* -1: not one of the request's options */
+static int
+apply_option(TpmctlRequest *req, int c, char *arg)
+{
+	switch (c) {
+	case OPT_ANCESTOR: set_string(&req->ancestor, arg); break;
+	case OPT_PARENT: set_string(&req->parent, arg); break;
+	case OPT_ALG: set_string(&req->algorithm, arg); break;
+	case OPT_USAGE: set_string(&req->usage, arg); break;
+	case OPT_UUID:
+		if (!req->uuids)
+			req->uuids = g_ptr_array_new_with_free_func(g_free);
+		g_ptr_array_add(req->uuids, g_strdup(arg));
+		break;
+	case OPT_OWNER_RANDOM:
+	case OPT_NEW_RANDOM: req->new_owner = TPMCTL_NEW_SECRET_RANDOM; break;
+	case OPT_OWNER_ASK:
+	case OPT_NEW_ASK: req->new_owner = TPMCTL_NEW_SECRET_ASK; break;
+	case OPT_OWNER_WELL_KNOWN: req->new_owner = TPMCTL_NEW_SECRET_WELL_KNOWN; break;
+	case OPT_NO_STORAGE_KEYS: req->no_storage_keys = true; break;
+	case OPT_NO_STORE: req->no_store = true; break;
+	case OPT_STORE: req->store = true; break;
+	case OPT_REPLACE: req->replace = true; break;
+	case OPT_YES: req->yes = true; break;
+	case OPT_DESCENDANTS: req->descendants = true; break;
+	case OPT_DRY_RUN: req->dry_run = true; break;
+	case OPT_OVERWRITE: req->overwrite = true; break;
+	case OPT_CUR_WELL_KNOWN: req->owner_well_known = true; break;
+	case OPT_PASSWD: take_secret(&req->passwd, arg); break;
+	case OPT_NEW_PASSWD: take_secret(&req->new_passwd, arg); break;
+	case OPT_SECRET: take_secret(&req->secret, arg); break;
+	default: return -1;
+	}
+	return 0;
+}
+
 int
 tpmctl_parse_args(Tpmctl *ctl, int argc, char **argv, TpmctlRequest *req)
 {
+	g_autoptr(GPtrArray) args = g_ptr_array_new();
 	unsigned long long seen = 0;
 	const char *seen_name[OPT_LAST - OPT_ANCESTOR] = { 0 };
 	int c, nargs;
 	size_t r;
 
+	/* options may come before or after COMMAND and its arguments */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hy", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-hy", options, NULL)) != -1) {
+		if (c == 'y')
+			c = OPT_YES;
 		if (c >= OPT_ANCESTOR && c < OPT_LAST) {
 			seen |= BIT(c);
 			seen_name[c - OPT_ANCESTOR] = argv[optind - 1];
 		}
 		switch (c) {
+		case 1:
+			if (!req->command)
+				req->command = g_strdup(optarg);
+			else
+				g_ptr_array_add(args, optarg);
+			break;
 		case OPT_JSON: ctl->json = true; break;
 		case OPT_NO_ASK: ctl->ask_password = false; break;
 		case 'h':
-		case OPT_HELP: tpmctl_usage(stdout); return TPMCTL_EXIT_OK;
-		case OPT_VERSION: printf("tpmctl %s\n", TCS_VERSION); return TPMCTL_EXIT_OK;
+		case OPT_HELP:
+			tpmctl_usage(stdout);
+			g_clear_pointer(&req->command, g_free);
+			return TPMCTL_EXIT_OK;
+		case OPT_VERSION:
+			printf("tpmctl %s\n", TCS_VERSION);
+			g_clear_pointer(&req->command, g_free);
+			return TPMCTL_EXIT_OK;
 		default:
-			if (c >= OPT_ANCESTOR && c < OPT_LAST)
-				tpmctl_error(ctl, "'%s' must follow the command", argv[optind - 1]);
-			else
+			if (apply_option(req, c, optarg) < 0) {
 				tpmctl_error(ctl, "unknown option '%s'", argv[optind - 1]);
-			tpmctl_usage(stderr);
-			return TPMCTL_EXIT_USAGE;
+				return TPMCTL_EXIT_USAGE;
+			}
 		}
 	}
-	if (optind >= argc) {
+	/* after "--": operands only */
+	for (; optind < argc; optind++) {
+		if (!req->command)
+			req->command = g_strdup(argv[optind]);
+		else
+			g_ptr_array_add(args, argv[optind]);
+	}
+	if (!req->command) {
 		tpmctl_usage(stderr);
 		return TPMCTL_EXIT_USAGE;
 	}
-	req->command = g_strdup(argv[optind]);
-	/* the command's own options may come before or after its arguments */
-	optind++;
-	{
-		int sub_argc = argc - optind + 1;
-		char **sub_argv = argv + optind - 1;
-		g_autoptr(GPtrArray) args = g_ptr_array_new();
-
-		optind = 0; /* glibc: start a new scan */
-		while ((c = getopt_long(sub_argc, sub_argv, "-hy", options, NULL)) != -1) {
-			if (c == 'y')
-				c = OPT_YES;
-			if (c >= OPT_ANCESTOR && c < OPT_LAST) {
-				seen |= BIT(c);
-				seen_name[c - OPT_ANCESTOR] = sub_argv[optind - 1];
-			}
-			switch (c) {
-			case 1: g_ptr_array_add(args, optarg); break;
-			case OPT_JSON: ctl->json = true; break;
-			case OPT_NO_ASK: ctl->ask_password = false; break;
-			case 'h':
-			case OPT_HELP: tpmctl_usage(stdout); g_clear_pointer(&req->command, g_free);
-				return TPMCTL_EXIT_OK;
-			case OPT_ANCESTOR: set_string(&req->ancestor, optarg); break;
-			case OPT_PARENT: set_string(&req->parent, optarg); break;
-			case OPT_ALG: set_string(&req->algorithm, optarg); break;
-			case OPT_USAGE: set_string(&req->usage, optarg); break;
-			case OPT_UUID:
-				if (!req->uuids)
-					req->uuids = g_ptr_array_new_with_free_func(g_free);
-				g_ptr_array_add(req->uuids, g_strdup(optarg));
-				break;
-			case OPT_OWNER_RANDOM: req->new_owner = TPMCTL_NEW_SECRET_RANDOM; break;
-			case OPT_OWNER_ASK: req->new_owner = TPMCTL_NEW_SECRET_ASK; break;
-			case OPT_OWNER_WELL_KNOWN: req->new_owner = TPMCTL_NEW_SECRET_WELL_KNOWN; break;
-			case OPT_NEW_RANDOM: req->new_owner = TPMCTL_NEW_SECRET_RANDOM; break;
-			case OPT_NEW_ASK: req->new_owner = TPMCTL_NEW_SECRET_ASK; break;
-			case OPT_NO_STORAGE_KEYS: req->no_storage_keys = true; break;
-			case OPT_NO_STORE: req->no_store = true; break;
-			case OPT_STORE: req->store = true; break;
-			case OPT_REPLACE: req->replace = true; break;
-			case OPT_YES: req->yes = true; break;
-			case OPT_DESCENDANTS: req->descendants = true; break;
-			case OPT_DRY_RUN: req->dry_run = true; break;
-			case OPT_OVERWRITE: req->overwrite = true; break;
-			case OPT_CUR_WELL_KNOWN: req->owner_well_known = true; break;
-			case OPT_PASSWD: take_secret(&req->passwd, optarg); break;
-			case OPT_NEW_PASSWD: take_secret(&req->new_passwd, optarg); break;
-			case OPT_SECRET: take_secret(&req->secret, optarg); break;
-			default:
-				tpmctl_error(ctl, "unknown option '%s'", sub_argv[optind - 1]);
-				return TPMCTL_EXIT_USAGE;
-			}
-		}
-		for (r = 0; r < G_N_ELEMENTS(rules); r++)
-			if (strcmp(rules[r].name, req->command) == 0)
-				break;
-		if (r == G_N_ELEMENTS(rules))
-			return TPMCTL_EXIT_OK; /* tpmctl_main reports the unknown command */
-		for (int o = OPT_ANCESTOR; o < OPT_LAST; o++) {
-			if ((seen & BIT(o)) && !(rules[r].opts & BIT(o))) {
-				tpmctl_error(ctl, "option '%s' does not apply to '%s'",
-					     seen_name[o - OPT_ANCESTOR], req->command);
-				return TPMCTL_EXIT_USAGE;
-			}
-		}
-		nargs = (int)args->len;
-		if (rules[r].max_args < 0) {
-			/* keyword=value criteria, as tpmlist takes them */
-			for (guint i = 0; i < args->len; i++) {
-				const char *a = g_ptr_array_index(args, i);
-				int krc = tpmctl_keyword_criterion(ctl, req, a);
-
-				if (krc != TPMCTL_EXIT_OK)
-					return krc;
-			}
-		} else if (nargs < rules[r].min_args || nargs > rules[r].max_args) {
-			tpmctl_error(ctl, "'%s' takes %s", req->command,
-				     rules[r].max_args == 0 ? "no arguments" : "one argument");
+	for (r = 0; r < G_N_ELEMENTS(rules); r++)
+		if (strcmp(rules[r].name, req->command) == 0)
+			break;
+	if (r == G_N_ELEMENTS(rules))
+		return TPMCTL_EXIT_OK; /* tpmctl_main reports the unknown command */
+	for (int o = OPT_ANCESTOR; o < OPT_LAST; o++) {
+		if ((seen & BIT(o)) && !(rules[r].opts & BIT(o))) {
+			tpmctl_error(ctl, "option '%s' does not apply to '%s'",
+				     seen_name[o - OPT_ANCESTOR], req->command);
 			return TPMCTL_EXIT_USAGE;
-		} else if (nargs == 1) {
-			if (strcmp(req->command, "backup") == 0 || strcmp(req->command, "restore") == 0)
-				req->file = g_strdup(g_ptr_array_index(args, 0));
-			else
-				req->key = g_strdup(g_ptr_array_index(args, 0));
 		}
+	}
+	nargs = (int)args->len;
+	if (rules[r].max_args < 0) {
+		/* keyword=value criteria, as tpmlist takes them */
+		for (guint i = 0; i < args->len; i++) {
+			int krc = tpmctl_keyword_criterion(ctl, req, g_ptr_array_index(args, i));
+
+			if (krc != TPMCTL_EXIT_OK)
+				return krc;
+		}
+	} else if (nargs < rules[r].min_args || nargs > rules[r].max_args) {
+		tpmctl_error(ctl, "'%s' takes %s", req->command,
+			     rules[r].max_args == 0 ? "no arguments" : "one argument");
+		return TPMCTL_EXIT_USAGE;
+	} else if (nargs == 1) {
+		if (strcmp(req->command, "backup") == 0 || strcmp(req->command, "restore") == 0)
+			req->file = g_strdup(g_ptr_array_index(args, 0));
+		else
+			req->key = g_strdup(g_ptr_array_index(args, 0));
 	}
 	if (req->replace && strcmp(req->command, "addkey") == 0)
 		req->yes = true;

@@ -201,7 +201,8 @@ tpmctl_cmd_clear(Tpmctl *ctl, TpmctlRequest *req)
 	if (ctl->json)
 		tpmctl_json_print(json_result());
 	else
-		printf("The TPM owner has been cleared.\n");
+		printf("The TPM owner has been cleared. The TPM may now be disabled and deactivated\n"
+		       "until it is enabled in the firmware set-up.\n");
 	return TPMCTL_EXIT_OK;
 }
 

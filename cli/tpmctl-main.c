@@ -147,12 +147,14 @@ tpmctl_main(TpmctlFront front, int argc, char **argv)
 	rc = front == TPMCTL_FRONT_TPMCTL ? tpmctl_parse_args(&ctl, argc, argv, &req)
 					  : tpmctl_parse_keywords(&ctl, argc, argv, &req);
 	if (rc != TPMCTL_EXIT_OK || !req.command) {
+		if (rc != TPMCTL_EXIT_OK && ctl.json)
+			tpmctl_fail(&ctl, rc, "tpmctl.Usage", "invalid command line (see tpmctl --help)");
 		tpmctl_request_clear(&req);
 		return rc;
 	}
 	cmd = find_command(front, req.command);
 	if (!cmd) {
-		tpmctl_error(&ctl, "unknown command '%s'", req.command);
+		tpmctl_fail(&ctl, TPMCTL_EXIT_USAGE, "tpmctl.Usage", "unknown command '%s'", req.command);
 		if (front == TPMCTL_FRONT_TPMCTL)
 			tpmctl_usage(stderr);
 		else

@@ -143,11 +143,13 @@ if has ListKeys; then
     t_grep "  no descendants yet" '^Number of keys found: 0$'
     t_run 0 "tpmctl --json keys --parent srk" tpmctl --json keys --parent srk
     t_json "  SK and RK" 'd["count"] == 2 and sorted(k["uuid"][-1] for k in d["keys"]) == ["2", "3"]'
+    t_run 0 "tpmctl: options before the command, criteria as keywords" tpmctl --json --alg rsa keys parentuuid=srk
+    t_json "  SK and RK" 'd["count"] == 2'
     t_run 4 "tpmlist keys ancestoruuid=<unknown>: exit 4" tpmlist keys ancestoruuid=12345678-1234-1234-1234-123456789abc
     t_run 2 "tpmctl keys --alg rot13: exit 2 (InvalidArgs)" tpmctl keys --alg rot13
     t_grep "busctl ListKeys" '^a\(ss\) 3 ' "$(busctl --system call org.tcs.Manager /org/tcs/Manager org.tcs.Manager ListKeys 'a{sv}' 0 2>&1)"
 else
-    skip_group 11 "keys" "tcsd does not export ListKeys yet"
+    skip_group 13 "keys" "tcsd does not export ListKeys yet"
 fi
 if has GetKeyInfo; then
     t_run 0 "tpmlist keyinfo uuid=rk" tpmlist keyinfo uuid=rk
