@@ -293,6 +293,10 @@ expect_fail "header changed, checksum recomputed" 6 "chunk 0 failed authenticati
 mutate x "import hashlib; h = $HLEN; d[h - 40] ^= 1; d[h - 32:h] = hashlib.sha256(d[:h - 32]).digest()"
 expect_fail "bound data key changed, checksum recomputed" 6 "cannot recover the data key" \
     "$W/dst" "$DEC" -i bad.enc -C dst
+mutate x "d[9] = 2"
+expect_fail "a newer format version" 6 "format version not supported" "$W/dst" "$DEC" -i bad.enc -C dst
+mutate x "import hashlib; h = $HLEN; d[12] = 9; d[h - 32:h] = hashlib.sha256(d[:h - 32]).digest()"
+expect_fail "unknown algorithm id" 6 "bad header field" "$W/dst" "$DEC" -i bad.enc -C dst
 head -c 5000 /dev/urandom > bad.enc
 expect_fail "not a tpmencrypt file" 6 "bad.enc: not a tpmencrypt file" "$W/dst" "$DEC" -i bad.enc -C dst
 expect_fail "missing input file" 1 "nothere.enc: No such file or directory" "$W/dst" \
