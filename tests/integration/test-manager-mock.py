@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import sys
-import uuid as uuidlib
 
 import dbus
 import dbus.service
@@ -369,9 +368,9 @@ class Manager(dbus.service.Object):
 def main():
     DBusGMainLoop(set_as_default=True)
     bus = dbus.SystemBus()
-    name = dbus.service.BusName('org.tcs.Manager', bus)  # noqa: F841 (kept for the name)
+    bus_name = dbus.service.BusName("org.tcs.Manager", bus)
     Manager(bus, '--allow-all' in sys.argv)
-    print('READY', flush=True)
+    print('READY: %s' % bus_name.get_name(), flush=True)
     GLib.MainLoop().run()
 
 

@@ -18,7 +18,9 @@
 set -u
 MODE=tcsd
 [ "${1:-}" = --mock ] && MODE=mock
+# shellcheck source=tests/integration/tcs-harness.sh
 . "$(dirname "$0")/tcs-harness.sh"
+# shellcheck source=tests/integration/test-manager-lib.sh
 . "$(dirname "$0")/test-manager-lib.sh"
 
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
@@ -102,7 +104,7 @@ t_json "status JSON: the properties" 'd["Owned"] is False and d["Enabled"] is Tr
 t_grep "busctl get-property Owned" '^b false$' "$(property Owned)"
 t_grep "gdbus GetAll" "'Owned': <false>" "$("${G[@]}" --method org.freedesktop.DBus.Properties.GetAll org.tcs.Manager 2>&1)"
 t_run 0 "status as nobody" as_nobody tpmctl status
-t_run 10 "no tcsd on the bus: exit 10" env DBUS_SYSTEM_BUS_ADDRESS=unix:path=$TCS_DIR/nobus tpmctl status
+t_run 10 "no tcsd on the bus: exit 10" env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$TCS_DIR/nobus" tpmctl status
 
 # ---------------------------------------------------------------- usage errors
 t_run 2 "tpmctl: unknown command" tpmctl frobnicate
@@ -378,7 +380,7 @@ if has DeleteKeys && register_user_key; then
     t_grep "  notes the SRK" '^Note: key 00000000-0000-0000-0000-000000000001 can not be deleted\.$'
     t_grep "  notes the SK" '^Note: key 00000000-0000-0000-0000-000000000002 can not be deleted\.$'
     t_grep "  notes the RK" '^Note: key 00000000-0000-0000-0000-000000000003 can not be deleted\.$'
-    t_run 3 "deletekeys as nobody, polkit says no" as_nobody tpmadm deletekeys uuid=$USERKEY yes
+    t_run 3 "deletekeys as nobody, polkit says no" as_nobody tpmadm deletekeys "uuid=$USERKEY" yes
     t_grep "gdbus DeleteKeys srk: never deleted" '^\(@as \[\],\)$' \
         "$("${G[@]}" --method org.tcs.Manager.DeleteKeys "{'uuids': <['srk', 'sk', 'rk']>}" '{}' 2>&1)"
     if [ "$MODE" = tcsd ]; then
