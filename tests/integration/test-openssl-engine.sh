@@ -104,6 +104,25 @@ else
     sed 's/^/#   server| /' "$W/fallback.server" | tail -n 15
 fi
 
+# ---- tcsd restarts under a running server: the engine reconnects and reloads the key
+port=$(tcs_free_port)
+(cd "$W" && exec timeout 180 openssl s_server -accept "127.0.0.1:$port" -naccept 2 -rev \
+    -cert server.crt "${ENG[@]}" -key server.blob -tls1_2 -sigalgs "$PKCS1_SIGALGS") \
+    < /dev/null > "$W/restart.server" 2>&1 &
+spid=$!
+tcs_track_pid "$spid"
+_tcs_wait_listen "$port" 300 "$spid" || echo "# s_server did not listen"
+client_once() {
+    printf 'again\nCLOSE\n' | (cd "$W" && timeout 60 openssl s_client -connect "127.0.0.1:$port" \
+        -servername localhost -CAfile ca.crt -verify_return_error -ign_eof) > "$W/restart.client$1" 2>&1 &&
+        grep -q 'niaga' "$W/restart.client$1"
+}
+check "s_server answers before tcsd restarts" client_once 1
+tcs_stop_tcsd >/dev/null 2>&1
+tcs_start_tcsd "$DAEMON" || echo "# tcsd did not restart"
+check "... and after: the engine re-made its connection and reloaded the key" client_once 2
+wait "$spid" 2>/dev/null
+
 # ---- decryption (TPM_UnBind of PKCS#1 v1.5)
 head -c 32 /dev/urandom > "$W/secret.bin"
 openssl pkeyutl -encrypt -pubin -inkey "$W/server.pub" -in "$W/secret.bin" -out "$W/secret.enc"
