@@ -212,6 +212,16 @@ tpmctl_cmd_restore(Tpmctl *ctl, TpmctlRequest *req)
 	c.archive = open(req->file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (c.archive < 0)
 		return file_failed(ctl, "cannot open", req->file, errno);
+	{
+		/* read twice (the check, then the restore): a pipe would be empty the second time */
+		struct stat st;
+
+		if (fstat(c.archive, &st) < 0 || !S_ISREG(st.st_mode)) {
+			close(c.archive);
+			return tpmctl_fail(ctl, TPMCTL_EXIT_USAGE, "tpmctl.Usage",
+					   "%s is not a regular file", req->file);
+		}
+	}
 	rc = tpmctl_archive_secret(ctl, req, "Please enter the secret used for the backup file: ",
 				   &c.secret);
 	if (rc == TPMCTL_EXIT_OK) {

@@ -284,6 +284,7 @@ if has Restore && [ -s "$ARCH" ]; then
         skip_group 5 "GDBus Restore" "no archive from GDBus Backup"
     fi
     t_run 4 "restore a missing file: exit 4" env TCS_PASS=$SECRET tpmadm restore filename="$TCS_DIR/missing" yes
+    t_run 2 "restore from a pipe: exit 2 (it is read twice)" env TCS_PASS=$SECRET tpmctl restore --yes /dev/stdin
     head -c 4096 /dev/urandom > "$TCS_DIR/junk"
     t_run 9 "restore a file that is no archive: exit 9" env TCS_PASS=$SECRET tpmadm restore filename="$TCS_DIR/junk" yes
     polkit deny
@@ -296,7 +297,7 @@ if has Restore && [ -s "$ARCH" ]; then
     t_run 0 "the safety copy is an archive too (dry run)" env TCS_PASS=$SECRET tpmctl restore --dry-run "$SAFETY"
     t_run 0 "the RK is back" tpmlist keyinfo uuid=rk
 else
-    skip_group 21 "restore" "tcsd does not export Restore yet (or no archive)"
+    skip_group 22 "restore" "tcsd does not export Restore yet (or no archive)"
 fi
 
 # ---------------------------------------------------------------- on a terminal
