@@ -156,7 +156,17 @@ main(void)
 	rc = Tspi_Key_CMKCreateBlob(key, srk, ma, &rnd_len, &rnd);
 	if (!tt_rc(rc, 0, "Tspi_Key_CMKCreateBlob (%u-byte random)", rnd_len))
 		return tt_done();
-	rc = cmk_object(ctx, &moved);
+	/* libtspi 0.3.15 frees all of the context's memory in CMKConvertMigration when the
+	 * migration data has no signature ticket (free_tspi(ctx, NULL)): give it one and
+	 * keep the random in our own memory */
+	rc = Tspi_SetAttribData(ma, TSS_MIGATTRIB_TICKET_DATA, TSS_MIGATTRIB_TICKET_SIG_TICKET,
+				sigticket_len, sigticket);
+	if (rc == 0) {
+		BYTE *copy = malloc(rnd_len);
+		memcpy(copy, rnd, rnd_len);
+		rnd = copy;
+		rc = cmk_object(ctx, &moved);
+	}
 	if (rc == 0)
 		rc = Tspi_Key_CMKConvertMigration(moved, msa, ma, rnd_len, rnd);
 	if (rc == TPM_E_DECRYPT_ERROR_RC) {
