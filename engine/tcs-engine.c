@@ -9,7 +9,8 @@
  *   PIN          the SRK secret (default: the well-known secret, 20 zeros)
  *   SECRET_MODE  how PIN is taken: plain (SHA-1 of the string, the default)
  *                or sha1 (the secret itself: 40 hex digits, or 20 raw bytes
- *                through ENGINE_ctrl_cmd); TSS_SECRET_MODE_* numbers work too
+ *                through ENGINE_ctrl_cmd(e, "PIN", 20, raw, NULL, 0));
+ *                TSS_SECRET_MODE_* numbers work too
  *
  * The ENGINE API is deprecated in OpenSSL 3; this file is built with the
  * deprecation warnings suppressed (engine/meson.build). Keys made here are
@@ -30,6 +31,8 @@
 #include <openssl/rsa.h>
 #include <openssl/ui.h>
 
+#include "tcs-key.h"
+#include "tcs-keyblob.h"
 #include "tcs-tpmkey.h"
 
 #define TSS_SECRET_MODE_SHA1 0x00001000
@@ -107,7 +110,7 @@ srk_secret(uint8_t out[TCS_SECRET_SIZE])
 		}
 		return 1;
 	}
-	if (pin_len < TCS_SECRET_SIZE)
+	if (pin_len != TCS_SECRET_SIZE)
 		return 0;
 	memcpy(out, pin, TCS_SECRET_SIZE);
 	return 1;
@@ -121,10 +124,10 @@ ctrl(ENGINE *e, int cmd, long i, void *p, void (*f)(void))
 		pin_clear();
 		if (!p)
 			return 1; /* back to the well-known secret */
-		/* ENGINE_ctrl_cmd(e, "PIN", 0, raw20, …) in sha1 mode: 20 raw bytes, maybe NULs */
-		pin_len = secret_mode == TSS_SECRET_MODE_SHA1 && strlen(p) < TCS_SECRET_SIZE
-				  ? TCS_SECRET_SIZE
-				  : strlen(p);
+		/* ENGINE_ctrl_cmd(e, "PIN", 20, raw, …) in sha1 mode: 20 raw bytes, maybe NULs;
+		 * from a string (ENGINE_ctrl_cmd_string, i == 0) never more than the string */
+		pin_len = secret_mode == TSS_SECRET_MODE_SHA1 && i == TCS_SECRET_SIZE ? TCS_SECRET_SIZE
+										      : strlen(p);
 		pin = OPENSSL_memdup(p, pin_len);
 		return pin != NULL;
 	case CMD_SECRET_MODE: {
@@ -257,7 +260,7 @@ ask_passphrase(char *buf, size_t size, const char *prompt, void *userdata)
 }
 
 static EVP_PKEY *
-load_key(ENGINE *e, const char *key_id, UI_METHOD *ui_method, void *callback_data, bool private)
+load_privkey(ENGINE *e, const char *key_id, UI_METHOD *ui_method, void *callback_data)
 {
 	AskData ask = {ui_method, callback_data};
 	char err[TCS_TPMKEY_ERR_SIZE];
@@ -285,10 +288,6 @@ load_key(ENGINE *e, const char *key_id, UI_METHOD *ui_method, void *callback_dat
 		return NULL;
 	}
 	pub = tcs_tpmkey_public(k);
-	if (!private) {
-		tcs_tpmkey_unref(k);
-		return pub;
-	}
 	rsa = RSA_new_method(e);
 	if (rsa && EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_N, &n) &&
 	    EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &ex) && RSA_set0_key(rsa, n, ex, NULL)) {
@@ -313,16 +312,26 @@ load_key(ENGINE *e, const char *key_id, UI_METHOD *ui_method, void *callback_dat
 	return pkey;
 }
 
-static EVP_PKEY *
-load_privkey(ENGINE *e, const char *key_id, UI_METHOD *ui_method, void *callback_data)
-{
-	return load_key(e, key_id, ui_method, callback_data, true);
-}
-
+/* The public key is in the blob: no TPM, no passphrase. */
 static EVP_PKEY *
 load_pubkey(ENGINE *e, const char *key_id, UI_METHOD *ui_method, void *callback_data)
 {
-	return load_key(e, key_id, ui_method, callback_data, false);
+	_cleanup_keyblob_ TcsKeyBlob kb = {0};
+	_cleanup_key_ TcsKey k = {0};
+	EVP_PKEY *pub = NULL;
+	char err[TCS_TPMKEY_ERR_SIZE];
+
+	if (!key_id) {
+		raise_err(R_BAD_ARGUMENT, "no key file given");
+		return NULL;
+	}
+	if (tcs_keyblob_read_file(key_id, &kb) < 0 || tcs_key_parse(kb.blob, kb.blob_len, &k, NULL) < 0 ||
+	    tcs_key_to_evp(&k, &pub) < 0) {
+		snprintf(err, sizeof(err), "%s: not a TSS KEY BLOB file with an RSA public key", key_id);
+		raise_err(R_TPM, err);
+		return NULL;
+	}
+	return pub;
 }
 
 /* ---- life cycle ---- */
@@ -338,6 +347,8 @@ engine_init(ENGINE *e)
 static int
 engine_finish(ENGINE *e)
 {
+	/* the last functional reference: every key (RSA_new_method holds one) is gone */
+	tcs_tpmkey_disconnect();
 	return 1;
 }
 

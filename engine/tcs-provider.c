@@ -924,6 +924,7 @@ prov_get_reason_strings(void *provctx)
 static void
 prov_teardown(void *provctx)
 {
+	tcs_tpmkey_disconnect();
 	free(provctx);
 }
 

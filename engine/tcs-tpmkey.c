@@ -163,6 +163,15 @@ key_free(TcsTpmKey *k)
 	free(k);
 }
 
+void
+tcs_tpmkey_disconnect(void)
+{
+	pthread_mutex_lock(&lock);
+	tcs_client_free(client);
+	client = NULL;
+	pthread_mutex_unlock(&lock);
+}
+
 TcsTpmKey *
 tcs_tpmkey_ref(TcsTpmKey *k)
 {

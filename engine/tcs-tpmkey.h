@@ -59,6 +59,10 @@ TcsTpmKey *tcs_tpmkey_ref(TcsTpmKey *k);
 /* Drop a reference; the last one evicts the key and wipes its secret. NULL-safe. */
 void tcs_tpmkey_unref(TcsTpmKey *k);
 
+/* Close the shared connection (engine finish, provider teardown); keys still
+ * alive reconnect when used. */
+void tcs_tpmkey_disconnect(void);
+
 /* The public key (a new reference; free it) and the modulus size in bytes. */
 EVP_PKEY *tcs_tpmkey_public(const TcsTpmKey *k);
 size_t tcs_tpmkey_size(const TcsTpmKey *k);

@@ -40,6 +40,10 @@ ossl_issue server server.csr
 openssl x509 -in "$W/server.crt" -pubkey -noout > "$W/server.crt.pub"
 check "the certificate holds the TPM key's public key" cmp -s "$W/server.pub" "$W/server.crt.pub"
 
+expect_rc 0 "ENGINE_load_public_key reads the blob without the TPM (openssl pkey -pubin -inform engine)" -- \
+    openssl pkey -engine tpm -inform engine -pubin -in server.blob -pubout -out server.engine.pub
+check "... the same public key" cmp -s "$W/server.pub" "$W/server.engine.pub"
+
 echo "data signed in the TPM" > "$W/data"
 expect_rc 0 "openssl dgst -sha256 -sign with the engine key" -- \
     openssl dgst -sha256 -sign server.blob "${ENG[@]}" -out data.sig data
