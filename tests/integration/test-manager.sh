@@ -177,6 +177,39 @@ else
     skip_group 19 "keyinfo" "tcsd does not export GetKeyInfo yet"
 fi
 
+# ---------------------------------------------------------------- a key below the RK
+# as the guide's example makes one: tpmencrypt -d keeps its TPM key in system
+# persistent storage under the RK; backup and restore carry it
+RKCHILD=
+decrypt_ok() { # the key under the RK still works: tpmdecrypt restores foo
+    rm -rf "$TCS_DIR/work/out"; mkdir -p "$TCS_DIR/work/out"
+    tpmdecrypt -C "$TCS_DIR/work/out" -i "$TCS_DIR/work/foo.enc" >"$TCS_DIR/tpmdecrypt.log" 2>&1 &&
+        cmp -s "$TCS_DIR/work/foo" "$TCS_DIR/work/out/foo"
+}
+if [ "$MODE" = mock ]; then
+    RKCHILD=ded330fd-6386-41f6-b94b-10d6c84c5422
+    "${G[@]}" --method org.tcs.ManagerMock.RegisterKey $RKCHILD rk 20 >/dev/null
+elif [ -x "$B/tpmencrypt" ] && [ -x "$B/tpmdecrypt" ] && has ListKeys; then
+    echo "the guide's foo" > "$TCS_DIR/work/foo"
+    if (cd "$TCS_DIR/work" && "$B/tpmencrypt" -d -n -o foo.enc foo) >"$TCS_DIR/tpmencrypt.log" 2>&1; then
+        RKCHILD=$(tpmctl --json keys --ancestor rk | "$TM_PY" -c '
+import json, sys
+print(" ".join(k["uuid"] for k in json.load(sys.stdin)["keys"]))')
+    else
+        t_diag < "$TCS_DIR/tpmencrypt.log"
+    fi
+fi
+if [ -n "$RKCHILD" ]; then
+    t_run 0 "tpmlist keys ancestoruuid=rk: the key tpmencrypt -d registered" tpmlist keys ancestoruuid=rk
+    t_grep "  it is listed" "^Key UUID:               $RKCHILD\$"
+    t_grep "  below the RK" '^Parent Key UUID:        00000000-0000-0000-0000-000000000003$'
+    t_grep "  one" '^Number of keys found: 1$'
+    if [ "$MODE" = tcsd ]; then t_ok "  tpmdecrypt can use it" decrypt_ok
+    else t_skip "  tpmdecrypt can use it" "no TPM behind the stand-in"; fi
+else
+    skip_group 5 "a key below the RK" "tpmencrypt is not built or failed"
+fi
+
 # ---------------------------------------------------------------- changepwd, forgetpwd
 if has ChangeOwnerSecret; then
     polkit deny
@@ -227,7 +260,7 @@ register_user_key() { # a system PS key registered by a TSS application over the
         tpm_loadkey aik.blob aik.uuid) >"$TCS_DIR/aik.log" 2>&1
     "${G[@]}" --method org.tcs.Manager.ChangeOwnerSecret '[]' "$(ay "$OWNER")" \
         "{'owner-secret-mode': <'well-known'>}" >/dev/null || return 1
-    USERKEY=$(tpmctl --json keys | "$TM_PY" -c '
+    USERKEY=$(tpmctl --json keys --parent srk | "$TM_PY" -c '
 import json, sys
 print(" ".join(k["uuid"] for k in json.load(sys.stdin)["keys"] if not k["uuid"].startswith("00000000-0000-0000-0000-00000000000")))')
     [ -n "$USERKEY" ] || { t_diag < "$TCS_DIR/aik.log"; return 1; }
@@ -251,7 +284,7 @@ if has Backup; then
     t_ok "  the archive is 0600 and not empty" eval '[ "$(stat -c %a "$ARCH")" = 600 ] && [ -s "$ARCH" ]'
     t_run 7 "backup onto an existing file: exit 7" env TCS_PASS=$SECRET tpmadm backup filename="$ARCH"
     t_run 0 "tpmctl --json backup --overwrite, secret= on the command line" tpmctl --json backup --overwrite --secret=$SECRET "$ARCH"
-    t_json "  the summary" 'd["key-count"] >= 1 and d["size"] > 0'
+    t_json "  the summary: the RK${RKCHILD:+ and the key below it}" 'd["key-count"] == '"$([ -n "$RKCHILD" ] && echo 2 || echo 1)"' and d["size"] > 0'
     t_run 2 "a 129-character archive secret is refused" env TCS_PASS="$(printf 'x%.0s' $(seq 129))" tpmctl backup "$TCS_DIR/long"
     t_run 5 "backup with a wrong owner password: exit 5" env TCS_PASS=$SECRET TPM_PASSWD=wrong tpmctl backup "$TCS_DIR/wrong"
     t_ok "  no file left behind" [ ! -e "$TCS_DIR/wrong" ]
@@ -266,7 +299,8 @@ fi
 safety_files() { find "$TMPDIR" -maxdepth 1 -type f -name '????????' | wc -l; }
 if has Restore && [ -s "$ARCH" ]; then
     t_run 0 "tpmctl --json restore --dry-run" env TCS_PASS=$SECRET tpmctl --json restore --dry-run "$ARCH"
-    t_json "  the report" 'd["rk-exists"] is True and d["key-count"] >= 1 and d["dry-run"] is True'
+    N=$([ -n "$RKCHILD" ] && echo 2 || echo 1)
+    t_json "  the report" 'd["rk-exists"] is True and d["key-count"] == '$N' and d["replaced-key-count"] == '$N' and d["dry-run"] is True'
     t_ok "  no safety copy left" [ "$(safety_files)" = 0 ]
     t_run 5 "restore with a wrong archive secret: exit 5" env TCS_PASS=wrong-secret tpmadm restore filename="$ARCH" yes
     t_run 11 "restore over an RK without confirmation or terminal: exit 11" env TCS_PASS=$SECRET tpmadm restore filename="$ARCH"
@@ -296,8 +330,16 @@ if has Restore && [ -s "$ARCH" ]; then
     t_ok "  the safety copy exists, 0600, not empty" eval '[ -n "$SAFETY" ] && [ -s "$SAFETY" ] && [ "$(stat -c %a "$SAFETY")" = 600 ]'
     t_run 0 "the safety copy is an archive too (dry run)" env TCS_PASS=$SECRET tpmctl restore --dry-run "$SAFETY"
     t_run 0 "the RK is back" tpmlist keyinfo uuid=rk
+    if [ -n "$RKCHILD" ]; then
+        t_run 0 "  with the key below it" tpmlist keys ancestoruuid=rk
+        t_grep "  (listed)" "^Key UUID:               $RKCHILD\$"
+        if [ "$MODE" = tcsd ]; then t_ok "  tpmdecrypt still works with the restored keys" decrypt_ok
+        else t_skip "  tpmdecrypt still works with the restored keys" "no TPM behind the stand-in"; fi
+    else
+        skip_group 3 "restore" "no key below the RK"
+    fi
 else
-    skip_group 22 "restore" "tcsd does not export Restore yet (or no archive)"
+    skip_group 25 "restore" "tcsd does not export Restore yet (or no archive)"
 fi
 
 # ---------------------------------------------------------------- on a terminal
@@ -395,11 +437,12 @@ if has DeleteKeys && register_user_key; then
     tcs_track_pid $MONITOR
     sleep 0.5
     t_run 0 "tpmadm deletekeys alg=rsa yes${who:+ (nobody, polkit says yes)}" $who tpmadm deletekeys alg=rsa yes
-    t_grep "  Deleting key 1" "^Deleting key 1: $USERKEY \\.\\.\\.\$"
-    t_grep "  the count" '^Number of keys deleted: 1$'
+    t_grep "  Deleting key 1" '^Deleting key 1: [0-9a-f-]{36} \.\.\.$'
+    t_grep "  the count (the key${RKCHILD:+ and the one below the RK})" \
+        "^Number of keys deleted: $([ -n "$RKCHILD" ] && echo 2 || echo 1)\$"
     sleep 0.5
     kill "$MONITOR" 2>/dev/null
-    t_grep "  KeysChanged([], [the key]) on the bus" "KeysChanged \(@as \[\], \['$USERKEY'\]\)" "$(cat "$TCS_DIR/monitor.log")"
+    t_grep "  KeysChanged([], [the keys]) on the bus" "KeysChanged \\(@as \\[\\], \\[.*'$USERKEY'.*\\]\\)" "$(cat "$TCS_DIR/monitor.log")"
     polkit deny
     t_run 0 "tpmctl --json keys: SRK, SK, RK are left" tpmctl --json keys
     t_json "  three" 'd["count"] == 3'
@@ -448,8 +491,13 @@ if has ClearOwner; then
         t_run 0 "restore onto the new owner (no RK: no question)" env TCS_PASS=$SECRET tpmadm restore filename="$ARCH"
         t_ok "  no safety copy when nothing is replaced" eval '! grep -q "Backing up existing keys" <<<"$T_OUT"'
         t_run 0 "tpmlist keyinfo uuid=rk after the restore" tpmlist keyinfo uuid=rk
+        if [ "$MODE" = tcsd ] && [ -n "$RKCHILD" ]; then
+            t_ok "  the guide's migration: tpmdecrypt works under the new owner" decrypt_ok
+        else
+            t_skip "  the guide's migration: tpmdecrypt works under the new owner" "no TPM or no key below the RK"
+        fi
     else
-        skip_group 4 "restore after clear" "needs TakeOwnership and Restore"
+        skip_group 5 "restore after clear" "needs TakeOwnership and Restore"
     fi
 else
     skip_group 11 "clear" "tcsd does not export ClearOwner yet"
