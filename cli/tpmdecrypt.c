@@ -482,11 +482,12 @@ bsearch_path(Member **sorted, size_t n, const char *path)
 
 /* Every conflict and unsafe path, before anything is moved. */
 static int
-check_targets(const Members *m, const Options *opt, int dest_fd)
+check_targets(const Members *m, const Options *opt, int dest_fd, int stage_fd)
 {
+	struct stat stage_st;
 	_cleanup_free_ Member **sorted = m->n ? calloc(m->n, sizeof(*sorted)) : NULL;
 
-	if (m->n && !sorted)
+	if ((m->n && !sorted) || fstat(stage_fd, &stage_st) < 0)
 		return TCS_CRYPT_EXIT_FAILURE;
 	for (size_t i = 0; i < m->n; i++)
 		sorted[i] = &m->v[i];
@@ -531,6 +532,12 @@ check_targets(const Members *m, const Options *opt, int dest_fd)
 					strerror(-rc),
 					rc == -ENOTDIR ? " (a file or symlink is in the way; -P "
 							 "follows symlinks)" : "");
+			return TCS_CRYPT_EXIT_REFUSED;
+		}
+		/* files are renamed out of the staging directory: same file system only (-P) */
+		if (!mem->dir && fstat(fd, &st) == 0 && st.st_dev != stage_st.st_dev) {
+			tcs_crypt_error("%s: cannot restore '%s': not on the destination's file "
+					"system", opt->input, mem->path);
 			return TCS_CRYPT_EXIT_REFUSED;
 		}
 		if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -683,7 +690,7 @@ run(const Options *opt)
 	rc = extract_to_staging(&src, opt, &stg, &members);
 	if (rc != 0 || opt->list)
 		return rc;
-	rc = check_targets(&members, opt, stg.dest_fd);
+	rc = check_targets(&members, opt, stg.dest_fd, stg.fd);
 	if (rc == 0)
 		rc = move_into_place(&members, opt, &stg);
 	return rc;

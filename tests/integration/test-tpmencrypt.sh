@@ -351,6 +351,16 @@ check "nothing escaped" test ! -e esc/escaped.txt -a ! -e "$W/escaped.txt" -a ! 
 mkdir -p esc/dst/sub
 expect_ok "-P allows '..'" "$DEC" -P -i esc/dotdot.enc -C esc/dst/sub
 check "-P: '..' member restored one level up" test -f esc/dst/escaped.txt -a -f esc/dst/sub/ok.txt
+expect_ok "-P allows an absolute member" "$DEC" -P -i esc/absolute.enc -C esc/dst/sub
+check "-P: absolute member restored where it says" test -f esc/absolute-target.txt
+if [ -d /dev/shm ] && [ "$(stat -c %d /dev/shm)" != "$(stat -c %d "$W")" ]; then
+    XDEV=/dev/shm/tcs-tpmencrypt-test.$$
+    craft xdev "add('$XDEV')"
+    expect_fail "-P: an absolute member on another file system" 8 "not on the destination's file system" \
+        "$W/esc" "$DEC" -P -i esc/xdev.enc -C esc/dst
+    check "-P: nothing written on the other file system" test ! -e "$XDEV"
+    rm -f "$XDEV"
+fi
 
 # ------------------------------------------------------------------ another TPM
 if tcs_start_peer "$DAEMON"; then
