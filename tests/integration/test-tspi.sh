@@ -7,6 +7,8 @@
 # Usage: test-tspi.sh [--daemon ours|trousers] [--peer] PROGRAM [ARGS...]
 #   --peer    also start a second owned stack of the same flavour (the
 #             program finds its tcsd port in TCS_PEER_TCSD_PORT)
+#   --trousers-crashes  the program is known to crash TrouSerS' tcsd: with
+#             --daemon trousers its bad exit is a "# TODO", not a failure
 #   PROGRAM   path of the built test program (meson passes it), or its name
 #             under $TCS_BUILD_DIR/tests/integration/tspi/
 # Environment: TCS_DAEMON=ours|trousers (default ours; the option wins), plus
@@ -22,11 +24,13 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 DAEMON=${TCS_DAEMON:-ours}
 PEER=0
+TROUSERS_CRASHES=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --daemon) DAEMON=${2:-}; shift 2 ;;
         --daemon=*) DAEMON=${1#--daemon=}; shift ;;
         --peer) PEER=1; shift ;;
+        --trousers-crashes) TROUSERS_CRASHES=1; shift ;;
         --) shift; break ;;
         -*) echo "usage: $0 [--daemon ours|trousers] PROGRAM [ARGS...]" >&2; exit 2 ;;
         *) break ;;
@@ -76,7 +80,11 @@ echo "$NAME: exit status $rc after $(( (t1 - t0) / 1000000 )) ms"
 [ "$rc" = 124 ] && echo "$NAME: TIMEOUT ($limit s)"
 
 if ! tcs_stop_tcsd; then
-    echo "FAIL  tcsd did not exit cleanly"; rc=1
+    if [ "$DAEMON" = trousers ] && [ "$TROUSERS_CRASHES" = 1 ]; then
+        echo "tcsd did not exit cleanly # TODO known TrouSerS failure: it crashes here"
+    else
+        echo "FAIL  tcsd did not exit cleanly"; rc=1
+    fi
 fi
 if [ "$PEER" = 1 ] && ! tcs_stop_peer && [ "$DAEMON" = ours ]; then
     echo "FAIL  the peer tcsd did not exit cleanly"; rc=1
