@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -42,6 +43,7 @@ struct TcsTpmKey {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static TcsClient *client;
 static unsigned client_gen;
+static pid_t client_pid; /* a forked child must not talk on its parent's connection */
 
 static void
 say(char err[TCS_TPMKEY_ERR_SIZE], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -71,7 +73,8 @@ drop_if_broken(int rc)
 {
 	if (rc >= 0 || rc == -EINVAL || rc == -ENOMEM)
 		return false;
-	tcs_client_free(client);
+	if (client_pid == getpid())
+		tcs_client_free(client);
 	client = NULL;
 	return true;
 }
@@ -82,6 +85,11 @@ connect_locked(char err[TCS_TPMKEY_ERR_SIZE])
 	char buf[128];
 	int rc;
 
+	if (client && client_pid != getpid()) {
+		/* inherited across fork (stunnel going to the background): closing it would
+		 * close the parent's TCS context, so only forget it and make our own */
+		client = NULL;
+	}
 	if (client)
 		return 0;
 	rc = tcs_client_connect(NULL, NULL, &client);
@@ -96,6 +104,7 @@ connect_locked(char err[TCS_TPMKEY_ERR_SIZE])
 		    port ? port : TCS_CLIENT_DEFAULT_PORT, describe(rc, buf, sizeof(buf)));
 		return rc < 0 ? rc : -ECONNREFUSED;
 	}
+	client_pid = getpid();
 	if (++client_gen == 0)
 		client_gen = 1;
 	return 0;
@@ -151,7 +160,7 @@ key_free(TcsTpmKey *k)
 {
 	if (k->gen) {
 		pthread_mutex_lock(&lock);
-		if (client && k->gen == client_gen)
+		if (client && k->gen == client_gen && client_pid == getpid())
 			tcs_client_evict_key(client, k->handle);
 		pthread_mutex_unlock(&lock);
 	}
@@ -167,7 +176,8 @@ void
 tcs_tpmkey_disconnect(void)
 {
 	pthread_mutex_lock(&lock);
-	tcs_client_free(client);
+	if (client_pid == getpid())
+		tcs_client_free(client);
 	client = NULL;
 	pthread_mutex_unlock(&lock);
 }

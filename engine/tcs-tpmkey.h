@@ -9,7 +9,8 @@
  * The connection is shared and serialised by a mutex (TcsClient is not
  * thread-safe; stunnel runs one thread per connection). When it breaks (tcsd
  * restarted), the next operation reconnects and reloads the key from its
- * blob, once.
+ * blob, once. A forked child (a daemon going to the background) leaves the
+ * inherited connection to its parent and makes its own.
  *
  * Functions return 0 or a negative errno; on failure a one-line message for
  * the user is in err (never containing secrets).

@@ -2,7 +2,8 @@
 # test-stunnel.sh - stunnel4 client and server, each with a tpmcreate key
 # used through the engine as the TCS guide's stunnel example configures it
 # (engine=dynamic, engineCtrl=SO_PATH:…/tpm.so, ID:tpm, LOAD, INIT,
-# engineNum=1), certificates from a software CA, verify=2 on both sides:
+# engineNum=1; the server in the background, "foreground = no"),
+# certificates from a software CA, verify=2 on both sides:
 # bytes sent into the client tunnel come back from `exec = /bin/cat` behind
 # the server. TLS is capped at 1.2 with PKCS#1 v1.5 signature algorithms:
 # TPM 1.2 keys cannot make the RSA-PSS signatures TLS 1.3 requires.
@@ -32,8 +33,11 @@ stunnel_conf() {
     shift
     cat <<EOF
 ; $name: stunnel configuration for a TPM-protected key (TCS guide, "Stunnel Examples")
-foreground = yes
-pid =
+$(if [ "$name" = server ]; then
+    echo "foreground = no"; echo "pid = $W/stunnel-server.pid"
+  else
+    echo "foreground = yes"; echo "pid ="
+  fi)
 debug = 7
 output = $W/stunnel-$name.log
 
@@ -65,9 +69,16 @@ STUNNEL_PIDS=()
 for who in server client; do
     (cd "$W" && exec "$STUNNEL" "$W/$who.conf") </dev/null >"$W/stunnel-$who.out" 2>&1 &
     pid=$!
+    port=$SPORT; [ "$who" = client ] && port=$CPORT
+    if [ "$who" = server ]; then
+        # the server goes to the background as in the guide ("foreground = no"): its
+        # child uses the key the parent loaded, over a tcsd connection of its own
+        wait "$pid"
+        for _ in $(seq 1 100); do [ -s "$W/stunnel-server.pid" ] && break; sleep 0.1; done
+        pid=$(cat "$W/stunnel-server.pid" 2>/dev/null)
+    fi
     tcs_track_pid "$pid"
     STUNNEL_PIDS+=("$pid")
-    port=$SPORT; [ "$who" = client ] && port=$CPORT
     if _tcs_wait_listen "$port" 300 "$pid"; then
         ok "stunnel $who starts with its TPM key (engine dynamic -> tpm)"
     else
