@@ -5,7 +5,9 @@
 Usage: test-manager-pty.py [--timeout S] [EXPECT ANSWER]... -- COMMAND [ARG...]
 
 For each pair, waits until the terminal output contains EXPECT (text), then
-types ANSWER and a newline. Afterwards it reads the rest of the output.
+types ANSWER and a newline. An ANSWER of the form @cmdline:FILE:TEXT first
+saves the command's /proc/PID/cmdline (NULs as spaces) in FILE, then types
+TEXT: what ps(1) shows while the command waits. Afterwards it reads the rest of the output.
 Prints the whole transcript (\\r removed) on stdout and exits with the
 command's exit status; 124 when an EXPECT did not come in time (the
 transcript so far goes to stderr).
@@ -63,6 +65,10 @@ def main():
         seen = out.index(expect.encode(), seen) + len(expect)
         # the prompt is printed before the terminal mode changes: let it settle
         time.sleep(0.2)
+        if answer.startswith('@cmdline:'):
+            _, path, answer = answer.split(':', 2)
+            with open('/proc/%d/cmdline' % pid, 'rb') as f, open(path, 'wb') as o:
+                o.write(f.read().replace(b'\0', b' '))
         os.write(fd, answer.encode() + b'\n')
     deadline = time.monotonic() + timeout
     while True:

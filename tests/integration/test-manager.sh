@@ -371,6 +371,11 @@ The restore operation has succeeded\."
         "Confirm password: " "newpass2" \
         -- env -u TPM_PASSWD tpmadm changepwd key=tpm
     t_grep "  says so" 'do not match'
+    t_run 11 "restore with secret= and passwd=, answered n" "${PTY[@]}" \
+        "Do you wish to continue? (y|n): " "@cmdline:$TCS_DIR/cmdline:n" \
+        -- tpmadm restore filename="$ARCH" secret="$SECRET" passwd="$OWNER"
+    t_grep "  meanwhile ps shows the secrets blanked" \
+        "tpmadm restore filename=$ARCH secret=\\*{${#SECRET}} passwd=\\*{${#OWNER}} \$" "$(cat "$TCS_DIR/cmdline" 2>&1)"
     t_run 11 "addkey key=sk answered n: exit 11, nothing replaced" "${PTY[@]}" \
         "Do you wish to continue? (y|n): " n -- tpmadm addkey key=sk
     polkit deny
@@ -391,7 +396,7 @@ The restore operation has succeeded\."
         env HOME=/ PATH="$TCS_DIR/agent:$PATH" tpmctl --no-ask-password forgetpwd
     t_ok "  (no agent ran)" [ ! -e "$TCS_DIR/nobody/agent.args" ]
 else
-    skip_group 15 "terminal" "tcsd does not export Restore, ChangeOwnerSecret or CreateStorageKey yet"
+    skip_group 17 "terminal" "tcsd does not export Restore, ChangeOwnerSecret or CreateStorageKey yet"
 fi
 
 # ---------------------------------------------------------------- addkey
