@@ -325,8 +325,14 @@ make_key(const Options *o, EVP_PKEY *wrap_key, const uint8_t usage_secret[TCS_SE
 	rc = tcs_client_connect(NULL, NULL, &c);
 	if (rc == 0)
 		rc = tcs_client_open_context(c);
-	if (rc != 0)
-		return tss_error("connecting to tcsd", rc);
+	if (rc != 0) {
+		const char *host = getenv("TSS_TCSD_HOSTNAME"), *port = getenv("TSS_TCSD_PORT");
+		char what[300];
+
+		snprintf(what, sizeof(what), "connecting to tcsd at %s:%s",
+			 host ? host : TCS_CLIENT_DEFAULT_HOST, port ? port : TCS_CLIENT_DEFAULT_PORT);
+		return tss_error(what, rc);
+	}
 	rc = tcs_keyblob_load_parent(c, &TCS_UUID_RK, tcs_auth_well_known, &rk, &rk_secret);
 	if (rc != 0)
 		return tss_error("loading the RK", rc);
