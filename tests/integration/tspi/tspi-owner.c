@@ -12,7 +12,8 @@
  *   Tspi_ChangeAuth of a key: the old secret fails, the new one signs
  *   Tspi_ChangeAuth of the owner, and back: owner commands follow the secret
  *   Tspi_TPM_Quote2 (OpenSSL verifies it)
- *   Tspi_Data_Seal of a SEALX object round trips
+ *   Tspi_Data_Seal of a SEALX object round trips; Unseal under a parent
+ *     without auth (the data's AUTH alone)
  *   Tspi_TPM_OwnerGetSRKPubKey returns the SRK's public key
  *   Tspi_Context_GetRegisteredKeysByUUID2 lists a registered key
  *   Tspi_TPM_SetStatus: RESETLOCK, DISABLEPUBSRKREAD (SetCapability) and
@@ -187,6 +188,32 @@ test_attest(TSS_HCONTEXT ctx, TSS_HTPM tpm, TSS_HKEY srk)
 	      "and unseals to the same bytes (0x%x)", rc);
 }
 
+/* Unseal under a parent without auth: one AUTH (the data's) for an "aA" pair */
+static void
+test_unseal_one_auth(TSS_HCONTEXT ctx, TSS_HKEY srk)
+{
+	static const char msg[] = "one auth only";
+	TSS_HKEY parent;
+	TSS_HENCDATA enc;
+	BYTE *out = NULL;
+	UINT32 out_len = 0;
+	TSS_RESULT rc;
+
+	rc = tt_create_key(ctx, srk, TSS_KEY_TYPE_STORAGE | TSS_KEY_SIZE_2048 |
+			   TSS_KEY_NOT_MIGRATABLE | TSS_KEY_NO_AUTHORIZATION, NULL, 1, &parent);
+	if (rc == 0)
+		rc = Tspi_Context_CreateObject(ctx, TSS_OBJECT_TYPE_ENCDATA, TSS_ENCDATA_SEAL, &enc);
+	if (rc == 0)
+		rc = tt_set_usage_secret(ctx, enc, "data secret", NULL);
+	if (rc == 0)
+		rc = Tspi_Data_Seal(enc, parent, sizeof(msg), (BYTE *)msg, 0);
+	tt_rc(rc, 0, "Seal under a storage key without auth");
+	if (rc == 0)
+		rc = Tspi_Data_Unseal(enc, parent, &out_len, &out);
+	tt_ok(rc == 0 && out_len == sizeof(msg) && memcmp(out, msg, out_len) == 0,
+	      "Unseal with the data's AUTH only (0x%x)", rc);
+}
+
 static void
 test_ps2(TSS_HCONTEXT ctx, TSS_HKEY srk)
 {
@@ -317,6 +344,7 @@ main(void)
 	test_change_auth(ctx, tpm, srk);
 	test_attest(ctx, tpm, srk);
 	test_ps2(ctx, srk);
+	test_unseal_one_auth(ctx, srk);
 	test_status(ctx, tpm, srk);
 
 	test_more_owner(ctx, tpm, srk);
