@@ -30,6 +30,7 @@
 #include "tcs-auth.h"
 #include "tcs-crypt-format.h"
 #include "tcs-crypt-tpm.h"
+#include "tcs-uuid.h"
 
 typedef struct {
 	const char *input;
@@ -651,6 +652,16 @@ run(const Options *opt)
 		tcs_crypt_error("%s: %s", opt->input, strerror(-rc));
 		return TCS_CRYPT_EXIT_FAILURE;
 	}
+	if (opt->verbose) {
+		char ubuf[TCS_UUID_STRING_SIZE];
+
+		fprintf(stderr, "%s: %s, %s, chunks of %u bytes, %s, key %s%s\n", opt->input,
+			tcs_crypt_alg_name(h.alg), tcs_crypt_comp_name(h.comp), h.chunk_size,
+			h.flags & TCS_CRYPT_FLAG_PASSPHRASE ? "passphrase" : "no passphrase",
+			h.flags & TCS_CRYPT_FLAG_KEY_IN_PS ? "in system PS as " : "in the file",
+			h.flags & TCS_CRYPT_FLAG_KEY_IN_PS ? tcs_uuid_to_string(&h.key_uuid, ubuf)
+							    : "");
+	}
 	if (!opt->list) {
 		struct stat st;
 
@@ -708,7 +719,7 @@ usage(FILE *f)
 		"  -f         overwrite existing files\n"
 		"  -P         allow absolute member paths, '..' and symlinks on the way\n"
 		"  -t         list the members (after authenticating them), restore nothing\n"
-		"  -v         list the members while restoring\n"
+		"  -v         list the members while restoring; describe the header\n"
 		"  -h, -V     help, version\n"
 		"Exit: 0 ok, 1 I/O error, 2 usage, 3 tcsd/TPM error, 4 no RK, 5 passphrase,\n"
 		"      6 bad/damaged/modified input, 7 another TPM, 8 refused (unsafe path,\n"

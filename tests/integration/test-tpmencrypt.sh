@@ -91,6 +91,7 @@ expect_ok() {
 }
 
 # same_tree A B: contents, types, link targets, modes of regular files
+# shellcheck disable=SC2317  # called through check()
 same_tree() {
     diff -r --no-dereference "$1" "$2" >/dev/null 2>&1 || return 1
     [ "$(cd "$1" && find . -printf '%p %y %m %l\n' | sort)" = \
@@ -155,6 +156,9 @@ expect_ok "-d: encrypt" "$ENC" -d -p pw -o d.enc src
 check "-d: no key blob in the header (flag KEY_IN_PS)" \
     python3 -c 'import sys; d=open("d.enc","rb").read(); sys.exit(0 if d[14] & 2 else 1)'
 expect_ok "-d: decrypt" "$DEC" -p pw -i d.enc -C d1 && check "-d: identical tree" same_tree src d1/src
+expect_ok "-d: -t -v describes the file" "$DEC" -t -v -p pw -i d.enc
+check "-d: the key's UUID in system PS is named" \
+    grep -Eq 'aes-256-gcm, zstd, .*passphrase, key in system PS as [0-9a-f]{8}-' "$W/err.txt"
 
 # a file's own name as given; stdin/stdout
 rm -rf s1; mkdir s1
@@ -205,14 +209,15 @@ expect_fail "-d: output directory missing" 1 "no/such/dir/x.enc: cannot create" 
 # the big file: many chunks, constant memory (max RSS well below the file size)
 # GNU time writes the max RSS (KiB); without it the bound is not checked
 echo 0 > "$W/rss.enc"; echo 0 > "$W/rss.dec"
-maxrss() { [ -x /usr/bin/time ] && echo /usr/bin/time -f %M -o "$1"; }
+tenc=() tdec=()
+[ -x /usr/bin/time ] && tenc=(/usr/bin/time -f %M -o "$W/rss.enc") tdec=(/usr/bin/time -f %M -o "$W/rss.dec")
 if [ "$BIG_MB" -gt 0 ] && [ "$DAEMON" = ours ]; then
     mkdir -p big bigout
     head -c $((BIG_MB << 20)) /dev/urandom > big/file
     t0=$(date +%s%N)
-    expect_ok "$BIG_MB MiB file: encrypt (-z none)" $(maxrss "$W/rss.enc") "$ENC" -n -z none -o big.enc big/file
+    expect_ok "$BIG_MB MiB file: encrypt (-z none)" "${tenc[@]}" "$ENC" -n -z none -o big.enc big/file
     t1=$(date +%s%N)
-    expect_ok "$BIG_MB MiB file: decrypt" $(maxrss "$W/rss.dec") "$DEC" -i big.enc -C bigout
+    expect_ok "$BIG_MB MiB file: decrypt" "${tdec[@]}" "$DEC" -i big.enc -C bigout
     t2=$(date +%s%N)
     check "$BIG_MB MiB file: identical" cmp big/file bigout/big/file
     renc=$(tail -n1 "$W/rss.enc") rdec=$(tail -n1 "$W/rss.dec")
