@@ -116,6 +116,7 @@ port=$(tcs_free_port)
 spid=$!
 tcs_track_pid "$spid"
 _tcs_wait_listen "$port" 300 "$spid" || echo "# s_server did not listen"
+# shellcheck disable=SC2317 # called through check
 client_once() {
     printf 'again\nCLOSE\n' | (cd "$W" && timeout 60 openssl s_client -connect "127.0.0.1:$port" \
         -servername localhost -CAfile ca.crt -verify_return_error -ign_eof) > "$W/restart.client$1" 2>&1 &&

@@ -87,6 +87,7 @@ for who in server client; do
     fi
 done
 
+# shellcheck disable=SC2016 # $1 is expanded by the inner shell
 reply=$(timeout 60 bash -c '
     exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
     printf "through the TPM-keyed tunnel\n" >&3

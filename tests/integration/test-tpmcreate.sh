@@ -16,7 +16,7 @@ PY=$(_tcs_python)
 ossl_setup "$@"
 ENG=(-engine tpm -keyform engine)
 
-# pty_run "EXPECT" "SEND" ["EXPECT" "SEND" ...] -- cmd...: answer prompts on a pty;
+# pty_run.py "EXPECT" "SEND" ["EXPECT" "SEND" ...] -- cmd...: answer prompts on a pty;
 # exits with the command's status (124 when a prompt did not come)
 cat > "$W/pty_run.py" <<'EOF'
 import os, pty, sys, time, select
@@ -62,7 +62,6 @@ sys.stdout.write(seen.decode(errors='replace'))
 _, status = os.waitpid(pid, 0)
 sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128)
 EOF
-pty_run() { "$PY" "$W/pty_run.py" "$@"; }
 
 # ---- usage
 expect_rc 2 "-k 4096 is refused (usage)" -- "$TPMCREATE" -k 4096 x.blob
