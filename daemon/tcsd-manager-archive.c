@@ -278,6 +278,10 @@ read_archive(int fd, size_t *len, GError **error)
 		}
 		g_byte_array_append(buf, chunk, (guint)n);
 	}
+	if (buf->len == 0) {
+		set_error(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE, "the archive is empty");
+		return NULL;
+	}
 	*len = buf->len;
 	return g_byte_array_free(g_steal_pointer(&buf), FALSE);
 }

@@ -352,9 +352,17 @@ take_ownership(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 {
 	guint8 owner[TCS_SECRET_SIZE];
 	gboolean generated = op->owner.kind == TCSD_SECRET_DEFAULT;
+	TcsdTpmState st;
 	TcsPs next = {0};
 	int rc;
 
+	/* an owned TPM answers TPM_DISABLED_CMD, which says less */
+	read_state(d, c, &st);
+	if (st.valid && st.owned) {
+		g_set_error_literal(&op->error, TCSD_MANAGER_ERROR, TCSD_MANAGER_ERROR_ALREADY_OWNED,
+				    "the TPM has an owner");
+		return;
+	}
 	if (generated) {
 		rc = tcs_auth_random_nonce(owner);
 		if (rc < 0) {

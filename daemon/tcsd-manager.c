@@ -238,6 +238,10 @@ op_done(TcsdDaemon *d, gpointer data)
 	emit_keys_changed(m, op->registered, op->unregistered);
 	if (!op->invocation)
 		return;
+	if (!op->error && !op->result &&
+	    g_dbus_method_invocation_get_method_info(op->invocation)->out_args[0])
+		op->error = g_error_new(TCSD_MANAGER_ERROR, TCSD_MANAGER_ERROR_INTERNAL,
+					"%s gave no answer", g_dbus_method_invocation_get_method_name(op->invocation));
 	if (op->error)
 		g_dbus_method_invocation_return_gerror(g_steal_pointer(&op->invocation), op->error);
 	else

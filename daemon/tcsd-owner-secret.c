@@ -91,6 +91,10 @@ tcsd_owner_secret_load(TcsdDaemon *d, TcsClient *c, guint8 out[TCS_SECRET_SIZE],
 	rc = tcs_client_unseal(c, TPM_KH_SRK, tcs_auth_well_known, tcs_auth_well_known,
 			       (const guint8 *)data + magic_len, len - magic_len, &plain,
 			       &plain_len);
+	if (rc == TPM_DISABLED || rc == TPM_DEACTIVATED)
+		return tcsd_manager_set_tpm_error(
+			error, rc, "a disabled or deactivated TPM cannot unseal the stored owner "
+				   "secret: give the owner secret");
 	if (rc != 0)
 		return tcsd_manager_set_tpm_error(
 			error, rc, "unsealing the stored owner secret (was the TPM cleared?)");
