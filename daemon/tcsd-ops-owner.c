@@ -38,8 +38,10 @@ tcsd_op_take_ownership(TcsdRequest *rq)
 
 	explicit_bzero(&st, sizeof(st));
 	if (rc == 0) {
-		g_message("TPM ownership taken by %s (uid %ld)", rq->peer->addr,
-			  rq->peer->uid_known ? (long)rq->peer->uid : -1L);
+		/* the management plane logs its own, with what it did next */
+		if (!rq->peer->internal)
+			g_message("TPM ownership taken by %s (uid %ld)", rq->peer->addr,
+				  rq->peer->uid_known ? (long)rq->peer->uid : -1L);
 		register_srk(rq->d, rq->d->tpm->rsp, rq->d->tpm->rsp_len);
 	}
 	return rc;
