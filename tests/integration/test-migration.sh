@@ -71,11 +71,28 @@ t_run 1 "B: A's key does not load before the restore (no RK)" on "$PORT_B" "$BUS
 t_run 0 "B: an RK of its own" on "$PORT_B" "$BUS_B" $M call CreateStorageKey '"rk"' '{"ay":""}' '{}'
 echo "B's own" > bfile
 t_run 0 "B: a file of its own (tpmencrypt -d)" on "$PORT_B" "$BUS_B" env TCS_PASS=pb "$B/cli/tpmencrypt" -d -o b-reg.enc bfile
+# a TLS server on B keeps B's own TPM key loaded across the restore
+t_run 0 "B: tpmcreate a key of its own" on "$PORT_B" "$BUS_B" "$B/cli/tpmcreate" b.blob
+t_run 0 "B: a self-signed certificate with it" on "$PORT_B" "$BUS_B" openssl req -x509 -new "${ENG[@]}" -key b.blob -subj /CN=host-b -days 1 -out b.crt
+SIGALGS='RSA+SHA256:RSA+SHA1'
+SPORT=$(tcs_free_port)
+(exec env TSS_TCSD_PORT="$PORT_B" timeout 300 openssl s_server -accept "127.0.0.1:$SPORT" -naccept 2 -rev \
+    -cert b.crt "${ENG[@]}" -key b.blob -tls1_2 -sigalgs "$SIGALGS") </dev/null >"$W/b.server" 2>&1 &
+SPID=$!
+tcs_track_pid "$SPID"
+_tcs_wait_listen "$SPORT" 300 "$SPID" || echo "# s_server did not listen"
+tls_once() {
+    printf 'ping\nCLOSE\n' | timeout 60 openssl s_client -connect "127.0.0.1:$SPORT" -CAfile b.crt \
+        -verify_return_error -ign_eof >"$W/b.client$1" 2>&1 && grep -q 'gnip' "$W/b.client$1"
+}
+t_ok "B: a TLS handshake signed by B's loaded key" tls_once 1
 t_run 1 "B: A's archive with a wrong secret" on "$PORT_B" "$BUS_B" $M call Restore '{"fd_read":"'"$W/a.arch"'"}' '{"fd_write":"'"$W/b.safety0"'"}' '{"ay":"wrong"}' '{"ay":""}' '{"a{sv}":{"owner-secret-mode":["s","well-known"],"replace":["b",true]}}'
 t_json "B: ... ArchiveAuthFailed, nothing changed" 'd["error"]=="org.tcs.Error.ArchiveAuthFailed"'
 t_run 0 "B: Restore A's archive, replacing B's RK" on "$PORT_B" "$BUS_B" $M call Restore '{"fd_read":"'"$W/a.arch"'"}' '{"fd_write":"'"$W/b.safety"'"}' '{"ay":"cluster secret"}' '{"ay":""}' '{"a{sv}":{"owner-secret-mode":["s","well-known"],"replace":["b",true]}}'
 t_json "B: two keys restored, two replaced" 'd["result"][0]["key-count"]==2 and d["result"][0]["replaced-key-count"]==2 and d["result"][0]["rk-exists"]'
 t_ok "B: the safety copy was written" [ -s b.safety ]
+t_ok "B: the TLS server still signs with the key it loaded before the restore" tls_once 2
+wait "$SPID" 2>/dev/null
 t_run 0 "B: A's tpmcreate key signs" on "$PORT_B" "$BUS_B" openssl dgst -sha256 -sign a.blob "${ENG[@]}" -out b.sig data
 t_run 0 "B: ... verifiably with A's public key" openssl dgst -sha256 -verify a.pub -signature b.sig data
 mkdir -p outB
