@@ -512,6 +512,20 @@ tcs_take_ownership() {
         { tcs_log "tpm_takeownership -y -z failed:"; cat "$TCS_DIR/takeownership.log" >&2; return 1; }
 }
 
+# ------------------------------------------------------------------ sanitizer builds
+# tcs_engine_preload: in an ASan build the engine and provider are
+# instrumented, but openssl and stunnel are not: the sanitizer runtime must
+# be loaded first, so preload it for everything the test starts from now on
+# (leak checks off: those programs are not ours).
+tcs_engine_preload() {
+    local so=$TCS_BUILD_DIR/engine/tpm.so lib
+    [ -e "$so" ] && nm -D "$so" 2>/dev/null | grep -q __asan_init || return 0
+    lib=$(${CC:-cc} -print-file-name=libasan.so)
+    [ -e "$lib" ] || return 0
+    export LD_PRELOAD=$lib${LD_PRELOAD:+:$LD_PRELOAD}
+    export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+}
+
 # ------------------------------------------------------------------ a second stack
 # tcs_start_peer [FLAVOUR]: a second, independent swtpm + tcsd (ours|trousers;
 # default: the first stack's flavour) in $TCS_DIR/peer, owned with the

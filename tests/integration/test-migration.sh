@@ -22,6 +22,7 @@ done
 /usr/bin/python3 -c 'import dbus' 2>/dev/null || { echo "1..0 # SKIP python3-dbus"; exit 77; }
 M="/usr/bin/python3 $HERE/py/manager.py"
 export OPENSSL_ENGINES=$B/engine
+tcs_engine_preload
 ENG=(-engine tpm -keyform engine)
 
 tcs_harness_init || exit 1

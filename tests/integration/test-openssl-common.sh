@@ -23,6 +23,7 @@ MAKE_RK=$B/tests/integration/tcs-make-rk
 TSPI_BLOB=$B/tests/integration/test-openssl-tspi-blob
 PROVIDER_DIR=$B/engine/provider
 export OPENSSL_ENGINES=$B/engine
+tcs_engine_preload
 DAEMON=${TCS_DAEMON:-ours}
 N_OK=0
 N_FAIL=0
