@@ -42,20 +42,6 @@ migration_blob_clear(TcsMigrationBlob *b)
 	tcs_migration_blob_clear(b);
 }
 
-static gboolean
-set_error(GError **error, TcsdManagerError code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static gboolean
-set_error(GError **error, TcsdManagerError code, const char *fmt, ...)
-{
-	va_list ap;
-	g_autofree char *msg = NULL;
-
-	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(error, TCSD_MANAGER_ERROR, code, msg);
-	return FALSE;
-}
 
 /* The TPM_PUBKEY of a 2048-bit software RSA key, as a migration destination. */
 static gboolean
@@ -115,13 +101,13 @@ extract_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsPsKey *rk
 	int rc, der_len;
 
 	if (tcs_key_parse(rk->blob, rk->blob_len, &k, NULL) < 0)
-		return set_error(error, TCSD_MANAGER_ERROR_INTERNAL, "the registered RK is malformed");
+		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INTERNAL, "the registered RK is malformed");
 	if (!(k.key_flags & TPM_KEY_FLAG_MIGRATABLE))
-		return set_error(error, TCSD_MANAGER_ERROR_NOT_SUPPORTED,
+		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_NOT_SUPPORTED,
 				 "the RK is not migratable, so it cannot be archived");
 	dest = EVP_RSA_gen(2048);
 	if (!dest || !tpm_pubkey_of(dest, &pub))
-		return set_error(error, TCSD_MANAGER_ERROR_INTERNAL,
+		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INTERNAL,
 				 "cannot make a migration key");
 	rc = tcs_client_authorize_migration_key(c, owner, TSS_MS_REWRAP, pub.data, pub.len,
 						&ticket, &ticket_len);
@@ -135,15 +121,15 @@ extract_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsPsKey *rk
 		return tcsd_manager_set_tpm_error(error, rc, "TPM_CreateMigrationBlob of the RK");
 	rewrapped = with_enc_data(&k, mb.out, mb.out_len, &rewrapped_len);
 	if (!rewrapped)
-		return set_error(error, TCSD_MANAGER_ERROR_INTERNAL, "out of memory");
+		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INTERNAL, "out of memory");
 	rc = tcs_key_unwrap(rewrapped, rewrapped_len, dest, &priv, e->usage_secret,
 			    e->migration_secret);
 	if (rc < 0)
-		return set_error(error, TCSD_MANAGER_ERROR_INTERNAL,
+		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INTERNAL,
 				 "the migrated RK does not decrypt: %s", g_strerror(-rc));
 	der_len = i2d_PrivateKey(priv, &der);
 	if (der_len <= 0)
-		return set_error(error, TCSD_MANAGER_ERROR_INTERNAL, "cannot encode the RK");
+		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INTERNAL, "cannot encode the RK");
 	e->kind = TCS_ARCHIVE_ENTRY_ROOT;
 	e->uuid = rk->uuid;
 	e->parent = rk->parent_uuid;
@@ -164,7 +150,7 @@ write_all(int fd, const guint8 *p, size_t len, GError **error)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return set_error(error, TCSD_MANAGER_ERROR_IO, "cannot write the archive: %s",
+			return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_IO, "cannot write the archive: %s",
 					 n < 0 ? g_strerror(errno) : "no progress");
 		p += n;
 		len -= (size_t)n;
@@ -187,7 +173,7 @@ archive_subtree(TcsdDaemon *d, TcsClient *c, const guint8 owner[TCS_SECRET_SIZE]
 	int rc;
 
 	if (!rk)
-		return set_error(error, TCSD_MANAGER_ERROR_NOT_FOUND,
+		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_NOT_FOUND,
 				 "there is no RK (…0003) in system persistent storage");
 	if (!extract_rk(c, owner, rk, &root, error))
 		return FALSE;
@@ -211,12 +197,12 @@ archive_subtree(TcsdDaemon *d, TcsClient *c, const guint8 owner[TCS_SECRET_SIZE]
 	if (rc == 0)
 		rc = tcs_archive_seal(&a, sp, secret_len, 0, &data, &len);
 	if (rc < 0)
-		return set_error(error, TCSD_MANAGER_ERROR_INTERNAL, "cannot write the archive: %s",
+		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INTERNAL, "cannot write the archive: %s",
 				 g_strerror(-rc));
 	if (!write_all(fd, data, len, error))
 		return FALSE;
 	if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
-		return set_error(error, TCSD_MANAGER_ERROR_IO, "cannot write the archive: %s",
+		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_IO, "cannot write the archive: %s",
 				 g_strerror(errno));
 	*count = (guint)a.n_entries;
 	*size = len;
@@ -233,7 +219,7 @@ tcsd_manager_backup_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	gboolean ok;
 
 	if (!tcs_ps_find(&d->ps, &uuid_rk)) {
-		set_error(&op->error, TCSD_MANAGER_ERROR_NOT_FOUND,
+		tcsd_manager_fail(&op->error, TCSD_MANAGER_ERROR_NOT_FOUND,
 			  "there is no RK (…0003) in system persistent storage");
 		return;
 	}
@@ -265,21 +251,21 @@ read_archive(int fd, size_t *len, GError **error)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			set_error(error, TCSD_MANAGER_ERROR_IO, "cannot read the archive: %s",
+			tcsd_manager_fail(error, TCSD_MANAGER_ERROR_IO, "cannot read the archive: %s",
 				  g_strerror(errno));
 			return NULL;
 		}
 		if (n == 0)
 			break;
 		if (buf->len + (size_t)n > TCS_ARCHIVE_MAX_SIZE) {
-			set_error(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
+			tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
 				  "not a key archive: larger than %u bytes", TCS_ARCHIVE_MAX_SIZE);
 			return NULL;
 		}
 		g_byte_array_append(buf, chunk, (guint)n);
 	}
 	if (buf->len == 0) {
-		set_error(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE, "the archive is empty");
+		tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE, "the archive is empty");
 		return NULL;
 	}
 	*len = buf->len;
@@ -293,7 +279,7 @@ check_archive(const TcsArchive *a, GError **error)
 	const TcsArchiveEntry *root = &a->entries[0];
 
 	if (root->kind != TCS_ARCHIVE_ENTRY_ROOT || !tcs_uuid_equal(&root->uuid, &uuid_rk))
-		return set_error(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
+		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
 				 "the archive does not hold an RK");
 	for (size_t i = 0; i < a->n_entries; i++) {
 		_cleanup_key_ TcsKey k = {0};
@@ -306,7 +292,7 @@ check_archive(const TcsArchive *a, GError **error)
 				parent_seen = FALSE;
 		if (!parent_seen || tcs_key_parse(a->entries[i].blob, a->entries[i].blob_len, &k,
 						  NULL) < 0)
-			return set_error(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
+			return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
 					 "the archive is inconsistent (entry %zu)", i);
 	}
 	return TRUE;
@@ -329,7 +315,7 @@ rewrap_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsArchiveEnt
 
 	if (tcs_key_parse(root->blob, root->blob_len, &k, NULL) < 0 ||
 	    !(priv = d2i_PrivateKey(EVP_PKEY_RSA, NULL, &p, (long)root->private_der_len))) {
-		set_error(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE, "the archived RK is malformed");
+		tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE, "the archived RK is malformed");
 		return NULL;
 	}
 	rc = tcs_client_owner_read_internal_pub(c, owner, TPM_KH_SRK, &srk_pub, &srk_pub_len);
@@ -348,7 +334,7 @@ rewrap_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsArchiveEnt
 	rc = tcs_key_wrap(priv, srk_pub, srk_pub_len, &params, root->usage_secret,
 			  root->migration_secret, &blob, ret_len);
 	if (rc < 0) {
-		set_error(error, TCSD_MANAGER_ERROR_INTERNAL, "cannot wrap the RK for this TPM: %s",
+		tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INTERNAL, "cannot wrap the RK for this TPM: %s",
 			  g_strerror(-rc));
 		return NULL;
 	}
@@ -393,12 +379,12 @@ tcsd_manager_restore_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 		return;
 	rc = tcs_archive_open(data, len, secret, secret_len, &a);
 	if (rc == -EKEYREJECTED) {
-		set_error(&op->error, TCSD_MANAGER_ERROR_ARCHIVE_AUTH_FAILED,
+		tcsd_manager_fail(&op->error, TCSD_MANAGER_ERROR_ARCHIVE_AUTH_FAILED,
 			  "the archive secret is wrong");
 		return;
 	}
 	if (rc < 0) {
-		set_error(&op->error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
+		tcsd_manager_fail(&op->error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
 			  "not a key archive, or a damaged one (%s)", g_strerror(-rc));
 		return;
 	}
@@ -410,13 +396,13 @@ tcsd_manager_restore_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 		    !in_subtree(old, &a.entries[i].uuid)) {
 			char s[TCS_UUID_STRING_SIZE];
 
-			set_error(&op->error, TCSD_MANAGER_ERROR_ALREADY_EXISTS,
+			tcsd_manager_fail(&op->error, TCSD_MANAGER_ERROR_ALREADY_EXISTS,
 				  "archived key %s is registered outside the RK",
 				  tcs_uuid_to_string(&a.entries[i].uuid, s));
 			return;
 		}
 	if (rk_exists && !op->replace && !op->dry_run) {
-		set_error(&op->error, TCSD_MANAGER_ERROR_ALREADY_EXISTS,
+		tcsd_manager_fail(&op->error, TCSD_MANAGER_ERROR_ALREADY_EXISTS,
 			  "an RK exists with %u registered descendants; restoring replaces them",
 			  old->len);
 		return;
@@ -468,7 +454,7 @@ tcsd_manager_restore_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	if (rc < 0) {
 		g_ptr_array_set_size(op->unregistered, 0);
 		g_variant_builder_clear(&b);
-		set_error(&op->error, TCSD_MANAGER_ERROR_IO,
+		tcsd_manager_fail(&op->error, TCSD_MANAGER_ERROR_IO,
 			  "nothing was restored: cannot write system persistent storage: %s",
 			  g_strerror(-rc));
 		return;

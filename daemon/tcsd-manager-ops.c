@@ -77,6 +77,19 @@ client_done(TcsdDaemon *d, TcsClient *c)
 /* ------------------------------------------------------------ errors */
 
 gboolean
+tcsd_manager_fail(GError **error, TcsdManagerError code, const char *fmt, ...)
+{
+	g_autofree char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error_literal(error, TCSD_MANAGER_ERROR, code, msg);
+	return FALSE;
+}
+
+gboolean
 tcsd_manager_set_tpm_error(GError **error, int rc, const char *what)
 {
 	TcsdManagerError code = TCSD_MANAGER_ERROR_TPM;

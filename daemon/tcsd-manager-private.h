@@ -111,6 +111,9 @@ void tcsd_manager_run_op(TcsdDaemon *d, TcsdOp *op);
 /* tcsd-manager-ops.c helpers shared with the archive code */
 TcsClient *tcsd_manager_client(TcsdDaemon *d, GError **error);
 gboolean tcsd_manager_set_tpm_error(GError **error, int rc, const char *what);
+/* Set an org.tcs.Error; always FALSE, for "return tcsd_manager_fail(…)". */
+gboolean tcsd_manager_fail(GError **error, TcsdManagerError code, const char *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
 gboolean tcsd_manager_owner_secret(TcsdDaemon *d, TcsClient *c, const TcsdSecret *given,
 				   guint8 out[TCS_SECRET_SIZE], GError **error);
 void tcsd_manager_note_registered(TcsdOp *op, const TcsUuid *u);

@@ -298,20 +298,7 @@ authorise_and_start(TcsdManager *m, TcsdOp *op, const char *action)
 
 /* ------------------------------------------------------------ arguments */
 
-static gboolean
-invalid(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static gboolean
-invalid(GError **error, const char *fmt, ...)
-{
-	va_list ap;
-	g_autofree char *msg = NULL;
-
-	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(error, TCSD_MANAGER_ERROR, TCSD_MANAGER_ERROR_INVALID_ARGS, msg);
-	return FALSE;
-}
+#define invalid(error, ...) tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INVALID_ARGS, __VA_ARGS__)
 
 /* Every option must be one of allowed ("name:type" strings). */
 static gboolean

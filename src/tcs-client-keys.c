@@ -587,14 +587,10 @@ tcs_client_seal(TcsClient *c, uint32_t key, const uint8_t key_secret[TCS_SECRET_
 		size_t pcr_info_len, const void *data, size_t len, uint8_t **ret, size_t *ret_len)
 {
 	_cleanup_(tcsc_writer_clear) TcsPacketWriter w;
-	_cleanup_(tcsc_reply_free) Reply rep = {0};
 	_cleanup_auth_session_ TcsAuthSession s = {0};
 	_cleanup_(tcsc_wbuf_free_secure) TcsWbuf d = {0};
 	uint8_t enc_auth[TCS_SECRET_SIZE], digest[TCS_DIGEST_SIZE];
-	const uint8_t *sealed = NULL;
-	uint32_t sealed_len = 0;
 	TcsAuthIn auth;
-	TcsAuthOut a;
 	int rc = tcsc_start(c, &w);
 
 	if (rc < 0)
@@ -634,18 +630,8 @@ tcs_client_seal(TcsClient *c, uint32_t key, const uint8_t key_secret[TCS_SECRET_
 	if (len)
 		tcs_packet_put_pbyte(&w, data, (uint32_t)len);
 	tcs_packet_put_auth_in(&w, &auth);
-	rc = tcsc_call_ok(c, ORD_SEAL, &w, &rep);
-	if (rc != 0)
-		return rc;
-	if (tcs_packet_get_auth_out(&rep.r, &a) < 0 ||
-	    tcs_packet_get_blob(&rep.r, TCSD_MAX_PACKET_SIZE, &sealed, &sealed_len) < 0)
-		return -EBADMSG;
-	tcsc_reply_digest_begin(&d, TPM_ORD_Seal);
-	tcs_wbuf_bytes(&d, sealed, sealed_len);
-	rc = tcsc_verify_reply(&s, &d, &a);
-	if (rc < 0)
-		return rc;
-	return tcsc_copy_out(sealed, sealed_len, ret, ret_len);
+	return tcsc_call_auth_blob(c, ORD_SEAL, TPM_ORD_Seal, &w, &s, TCSD_MAX_PACKET_SIZE, ret,
+				   ret_len);
 }
 
 int

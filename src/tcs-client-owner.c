@@ -237,7 +237,6 @@ tcs_client_take_ownership(TcsClient *c, const uint8_t owner[TCS_SECRET_SIZE],
 			  const uint8_t srk[TCS_SECRET_SIZE], uint8_t **ret_srk, size_t *ret_len)
 {
 	_cleanup_(tcsc_writer_clear) TcsPacketWriter w;
-	_cleanup_(tcsc_reply_free) Reply rep = {0};
 	_cleanup_auth_session_ TcsAuthSession s = {0};
 	_cleanup_(tcsc_wbuf_free_secure) TcsWbuf d = {0};
 	_cleanup_free_ uint8_t *ek = NULL, *enc_owner = NULL, *enc_srk = NULL, *srk_parms = NULL;
@@ -247,9 +246,6 @@ tcs_client_take_ownership(TcsClient *c, const uint8_t owner[TCS_SECRET_SIZE],
 		.auth_data_usage = TPM_AUTH_ALWAYS,
 		.bits = 2048,
 	};
-	const uint8_t *srk_pub = NULL;
-	uint32_t srk_pub_len = 0;
-	TcsAuthOut a;
 	int rc = tcsc_start(c, &w);
 
 	if (rc < 0)
@@ -283,18 +279,8 @@ tcs_client_take_ownership(TcsClient *c, const uint8_t owner[TCS_SECRET_SIZE],
 	rc = tcsc_authorise_request(c, owner, &d, &s, &w);
 	if (rc != 0)
 		return rc;
-	rc = tcsc_call_ok(c, TCSD_ORD_TAKEOWNERSHIP, &w, &rep);
-	if (rc != 0)
-		return rc;
-	if (tcs_packet_get_auth_out(&rep.r, &a) < 0 ||
-	    tcs_packet_get_blob(&rep.r, TCS_KEY_MAX_SIZE, &srk_pub, &srk_pub_len) < 0)
-		return -EBADMSG;
-	tcsc_reply_digest_begin(&d, TPM_ORD_TakeOwnership);
-	tcs_wbuf_bytes(&d, srk_pub, srk_pub_len);
-	rc = tcsc_verify_reply(&s, &d, &a);
-	if (rc < 0)
-		return rc;
-	return ret_srk ? tcsc_copy_out(srk_pub, srk_pub_len, ret_srk, ret_len) : 0;
+	return tcsc_call_auth_blob(c, TCSD_ORD_TAKEOWNERSHIP, TPM_ORD_TakeOwnership, &w, &s,
+				   TCS_KEY_MAX_SIZE, ret_srk, ret_len);
 }
 
 int
@@ -302,12 +288,8 @@ tcs_client_owner_read_internal_pub(TcsClient *c, const uint8_t owner[TCS_SECRET_
 				   uint32_t key_handle, uint8_t **ret, size_t *ret_len)
 {
 	_cleanup_(tcsc_writer_clear) TcsPacketWriter w;
-	_cleanup_(tcsc_reply_free) Reply rep = {0};
 	_cleanup_auth_session_ TcsAuthSession s = {0};
 	_cleanup_(tcsc_wbuf_free_secure) TcsWbuf d = {0};
-	const uint8_t *pub = NULL;
-	uint32_t pub_len = 0;
-	TcsAuthOut a;
 	int rc = tcsc_start(c, &w);
 
 	if (rc < 0)
@@ -318,18 +300,8 @@ tcs_client_owner_read_internal_pub(TcsClient *c, const uint8_t owner[TCS_SECRET_
 	rc = tcsc_authorise_request(c, owner, &d, &s, &w);
 	if (rc != 0)
 		return rc;
-	rc = tcsc_call_ok(c, ORD_OWNERREADINTERNALPUB, &w, &rep);
-	if (rc != 0)
-		return rc;
-	if (tcs_packet_get_auth_out(&rep.r, &a) < 0 ||
-	    tcs_packet_get_blob(&rep.r, TCS_KEY_MAX_SIZE, &pub, &pub_len) < 0)
-		return -EBADMSG;
-	tcsc_reply_digest_begin(&d, TPM_ORD_OwnerReadInternalPub);
-	tcs_wbuf_bytes(&d, pub, pub_len);
-	rc = tcsc_verify_reply(&s, &d, &a);
-	if (rc < 0)
-		return rc;
-	return tcsc_copy_out(pub, pub_len, ret, ret_len);
+	return tcsc_call_auth_blob(c, ORD_OWNERREADINTERNALPUB, TPM_ORD_OwnerReadInternalPub, &w,
+				   &s, TCS_KEY_MAX_SIZE, ret, ret_len);
 }
 
 /* TSS_MS_* as libtspi sends them; the TPM's TPM_MS_* is 0x1f less. */
@@ -345,12 +317,8 @@ tcs_client_authorize_migration_key(TcsClient *c, const uint8_t owner[TCS_SECRET_
 				   uint8_t **ret, size_t *ret_len)
 {
 	_cleanup_(tcsc_writer_clear) TcsPacketWriter w;
-	_cleanup_(tcsc_reply_free) Reply rep = {0};
 	_cleanup_auth_session_ TcsAuthSession s = {0};
 	_cleanup_(tcsc_wbuf_free_secure) TcsWbuf d = {0};
-	const uint8_t *ticket = NULL;
-	uint32_t ticket_len = 0;
-	TcsAuthOut a;
 	int rc = tcsc_start(c, &w);
 
 	if (rc < 0)
@@ -366,18 +334,8 @@ tcs_client_authorize_migration_key(TcsClient *c, const uint8_t owner[TCS_SECRET_
 	rc = tcsc_authorise_request(c, owner, &d, &s, &w);
 	if (rc != 0)
 		return rc;
-	rc = tcsc_call_ok(c, ORD_AUTHORIZEMIGRATIONKEY, &w, &rep);
-	if (rc != 0)
-		return rc;
-	if (tcs_packet_get_auth_out(&rep.r, &a) < 0 ||
-	    tcs_packet_get_blob(&rep.r, TCS_KEY_MAX_SIZE, &ticket, &ticket_len) < 0)
-		return -EBADMSG;
-	tcsc_reply_digest_begin(&d, TPM_ORD_AuthorizeMigrationKey);
-	tcs_wbuf_bytes(&d, ticket, ticket_len);
-	rc = tcsc_verify_reply(&s, &d, &a);
-	if (rc < 0)
-		return rc;
-	return tcsc_copy_out(ticket, ticket_len, ret, ret_len);
+	return tcsc_call_auth_blob(c, ORD_AUTHORIZEMIGRATIONKEY, TPM_ORD_AuthorizeMigrationKey, &w,
+				   &s, TCS_KEY_MAX_SIZE, ret, ret_len);
 }
 
 int

@@ -63,5 +63,9 @@ int tcsc_authorise_request(TcsClient *c, const uint8_t secret[TCS_SECRET_SIZE], 
 			   TcsAuthSession *s, TcsPacketWriter *w);
 /* Restart d as a reply digest: TPM_SUCCESS, ordinal, then the caller adds the outputs. */
 void tcsc_reply_digest_begin(TcsWbuf *d, uint32_t tpm_ordinal);
+/* Send w; the reply is one AUTH over one blob, checked against s; a copy in *ret (optional). */
+int tcsc_call_auth_blob(TcsClient *c, uint32_t tcsd_ordinal, uint32_t tpm_ordinal,
+			const TcsPacketWriter *w, TcsAuthSession *s, uint32_t max, uint8_t **ret,
+			size_t *ret_len);
 /* Digest d and check the reply's AUTH against the session. */
 int tcsc_verify_reply(TcsAuthSession *s, TcsWbuf *d, const TcsAuthOut *a);

@@ -682,6 +682,35 @@ tcsc_check_reply(TcsAuthSession *s, TcsPacketReader *r, uint32_t tpm_ordinal, co
 	return tcs_auth_session_check_reply(s, digest, &a);
 }
 
+/*
+ * Send w, whose reply is one AUTH and one blob authorised by s over
+ * SHA1(0 || tpm_ordinal || blob); a copy of the blob in *ret (ret may be NULL).
+ */
+int
+tcsc_call_auth_blob(TcsClient *c, uint32_t tcsd_ordinal, uint32_t tpm_ordinal,
+		    const TcsPacketWriter *w, TcsAuthSession *s, uint32_t max, uint8_t **ret,
+		    size_t *ret_len)
+{
+	_cleanup_(tcsc_reply_free) Reply rep = {0};
+	_cleanup_(tcsc_wbuf_free_secure) TcsWbuf d = {0};
+	const uint8_t *blob = NULL;
+	uint32_t blob_len = 0;
+	TcsAuthOut a;
+	int rc = tcsc_call_ok(c, tcsd_ordinal, w, &rep);
+
+	if (rc != 0)
+		return rc;
+	if (tcs_packet_get_auth_out(&rep.r, &a) < 0 ||
+	    tcs_packet_get_blob(&rep.r, max, &blob, &blob_len) < 0)
+		return -EBADMSG;
+	tcsc_reply_digest_begin(&d, tpm_ordinal);
+	tcs_wbuf_bytes(&d, blob, blob_len);
+	rc = tcsc_verify_reply(s, &d, &a);
+	if (rc < 0 || !ret)
+		return rc;
+	return tcsc_copy_out(blob, blob_len, ret, ret_len);
+}
+
 int
 tcs_client_reset_lock_value(TcsClient *c, const uint8_t owner_secret[TCS_SECRET_SIZE])
 {
