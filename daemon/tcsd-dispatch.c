@@ -41,8 +41,11 @@ static const struct {
 	{32, tcsd_op_pcr_read},
 	{66, tcsd_op_physical_presence},
 	{86, tcsd_op_get_credential},
+	{92, tcsd_op_establish_transport},
+	{93, tcsd_op_execute_transport},
+	{94, tcsd_op_release_transport_signed},
 	{101, tcsd_op_enum_registered_keys},
-	{120, tcsd_op_flush_specific},
+	{120, tcsd_op_flush_specific_transport},
 	{121, tcsd_op_key_control_owner},
 	{122, tcsd_op_dsap},
 };
@@ -153,6 +156,52 @@ check_access(TcsdDaemon *d, TcsdPeer *peer, const TcsOrdinal *o)
 		g_message("refused owner operation %s from %s (uid %ld)", o->name, peer->addr,
 			  peer->uid_known ? (long)peer->uid : -1L);
 		return TCS_ERR(TSS_E_FAIL);
+	}
+	return 0;
+}
+
+/* TCSD functions whose work is a TPM ordinal that has no row of its own. */
+static const struct {
+	guint32 tpm_ordinal, tcsd_ordinal;
+} custom_rows[] = {
+	{TPM_ORD_OIAP, TCSD_ORD_OIAP},
+	{TPM_ORD_OSAP, TCSD_ORD_OSAP},
+	{TPM_ORD_DSAP, TCSD_ORD_DSAP},
+	{TPM_ORD_LoadKey2, TCSD_ORD_LOADKEYBYBLOB},
+	{TPM_ORD_EvictKey, TCSD_ORD_EVICTKEY},
+	{TPM_ORD_FlushSpecific, TCSD_ORD_FLUSHSPECIFIC},
+	{TPM_ORD_Terminate_Handle, TCSD_ORD_TERMINATEHANDLE},
+};
+
+guint32
+tcsd_dispatch_check_wrapped(TcsdRequest *rq, guint32 tpm_ordinal)
+{
+	gboolean known = FALSE;
+
+	/* tcsd keeps these to itself (contexts, its SRK record) or the TPM refuses them */
+	if (tpm_ordinal == TPM_ORD_TakeOwnership || tpm_ordinal == TSC_ORD_PhysicalPresence)
+		return TCS_ERR(TSS_E_NOTIMPL);
+	/* every TCSD function that sends this ordinal must be open to the caller */
+	for (guint32 n = 1; n < TCSD_ORD_LAST; n++) {
+		const TcsOrdinal *o = tcs_ordinal_lookup(n);
+		gboolean match = o && !(o->flags & (TCS_ORD_STUB | TCS_ORD_NOTYET)) &&
+				 o->tpm_ordinal == tpm_ordinal;
+		guint32 rc;
+
+		for (gsize i = 0; o && !match && i < G_N_ELEMENTS(custom_rows); i++)
+			match = custom_rows[i].tpm_ordinal == tpm_ordinal &&
+				custom_rows[i].tcsd_ordinal == n;
+		if (!match)
+			continue;
+		known = TRUE;
+		rc = check_access(rq->d, rq->peer, o);
+		if (rc)
+			return rc;
+	}
+	if (!known) {
+		g_message("refused TPM ordinal 0x%x inside a transport session from %s",
+			  tpm_ordinal, rq->peer->addr);
+		return TCS_ERR(TSS_E_NOTIMPL);
 	}
 	return 0;
 }

@@ -10,9 +10,13 @@
 #include "tcsd-context.h"
 #include "tcsd-daemon.h"
 
+#ifndef TPM_ORD_Terminate_Handle
+#define TPM_ORD_Terminate_Handle 0x96u
+#endif
+
 typedef struct {
 	TcsdDaemon *d;
-	const TcsdPeer *peer;
+	TcsdPeer *peer;
 	const TcsOrdinal *ord;
 	TcsPacketReader *in;
 	TcsPacketWriter *out;
@@ -27,6 +31,12 @@ typedef guint32 (*TcsdHandlerFunc)(TcsdRequest *rq);
 guint32 tcsd_run_passthrough(TcsdRequest *rq);
 /* Same, but leaves the parsed request for the caller (e.g. TakeOwnership's follow-up). */
 guint32 tcsd_run_passthrough_full(TcsdRequest *rq, TcsSchemaRequest *st);
+
+/*
+ * A TPM command wrapped in a transport session: allowed only if every TCSD
+ * function that sends it would be allowed to this peer (owner_users, remote_ops).
+ */
+guint32 tcsd_dispatch_check_wrapped(TcsdRequest *rq, guint32 tpm_ordinal);
 
 /* Handlers, one family per file. */
 guint32 tcsd_op_open_context(TcsdRequest *rq);
@@ -56,3 +66,8 @@ guint32 tcsd_op_get_pcr_event_by_pcr(TcsdRequest *rq);
 guint32 tcsd_op_get_pcr_event_log(TcsdRequest *rq);
 guint32 tcsd_op_dsap(TcsdRequest *rq);
 guint32 tcsd_op_key_control_owner(TcsdRequest *rq);
+guint32 tcsd_op_establish_transport(TcsdRequest *rq);
+guint32 tcsd_op_execute_transport(TcsdRequest *rq);
+guint32 tcsd_op_release_transport_signed(TcsdRequest *rq);
+/* FlushSpecific that knows transport handles, else tcsd_op_flush_specific. */
+guint32 tcsd_op_flush_specific_transport(TcsdRequest *rq);

@@ -297,6 +297,44 @@ tcsd_keys_load(TcsdKeyCache *c, guint32 parent, const guint8 *blob, gsize len,
 }
 
 guint32
+tcsd_keys_reserve(TcsdKeyCache *c)
+{
+	if (g_hash_table_size(c->keys) >= TCSD_KEYS_MAX)
+		return TCS_ERR(TSS_E_OUTOFMEMORY);
+	return make_room(c);
+}
+
+guint32
+tcsd_keys_adopt(TcsdKeyCache *c, guint32 parent, guint32 tpm_handle)
+{
+	TcsdKey *k = g_new0(TcsdKey, 1);
+
+	/* no blob: it may have been encrypted on the wire; never shared, swapped by context */
+	k->tcs_handle = new_tcs_handle(c);
+	k->tpm_handle = tpm_handle;
+	k->parent = parent;
+	k->refs = 1;
+	k->last_use = ++c->clock;
+	g_hash_table_insert(c->keys, GUINT_TO_POINTER(k->tcs_handle), k);
+	g_debug("key 0x%08x adopted from slot 0x%08x", k->tcs_handle, tpm_handle);
+	return k->tcs_handle;
+}
+
+guint
+tcsd_keys_refs(TcsdKeyCache *c, guint32 tcs_handle)
+{
+	TcsdKey *k = lookup(c, tcs_handle);
+
+	return k ? k->refs : 0;
+}
+
+void
+tcsd_keys_forget_flushed(TcsdKeyCache *c, guint32 tcs_handle)
+{
+	g_hash_table_remove(c->keys, GUINT_TO_POINTER(tcs_handle));
+}
+
+guint32
 tcsd_keys_translate(TcsdKeyCache *c, guint32 tcs_handle, guint32 *tpm_handle)
 {
 	TcsdKey *k;

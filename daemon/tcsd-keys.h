@@ -23,6 +23,13 @@ void tcsd_keys_free(TcsdKeyCache *c);
  */
 guint32 tcsd_keys_load(TcsdKeyCache *c, guint32 parent, const guint8 *blob, gsize len,
 		       const TcsAuthIn *auth, TcsAuthOut *auth_out, guint32 *ret_handle);
+/* Make a key slot free for a key a wrapped (transport) command will load. */
+guint32 tcsd_keys_reserve(TcsdKeyCache *c);
+/* Record a key the TPM loaded inside a transport; one reference, returns its TCS handle. */
+guint32 tcsd_keys_adopt(TcsdKeyCache *c, guint32 parent, guint32 tpm_handle);
+guint tcsd_keys_refs(TcsdKeyCache *c, guint32 tcs_handle);
+/* The TPM already flushed the key (inside a transport): forget it without a flush. */
+void tcsd_keys_forget_flushed(TcsdKeyCache *c, guint32 tcs_handle);
 /* Make sure the key is in a TPM slot and return that slot's handle; pins it until unpin_all. */
 guint32 tcsd_keys_translate(TcsdKeyCache *c, guint32 tcs_handle, guint32 *tpm_handle);
 void tcsd_keys_unpin_all(TcsdKeyCache *c);

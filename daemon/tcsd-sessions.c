@@ -16,6 +16,8 @@ typedef struct {
 	guint64 last_use;
 	gboolean pinned;
 	TcsdSessionEntity entity;
+	/* a transport session: its own TPM table, never saved; entity.value = transAttributes */
+	gboolean transport;
 } Session;
 
 struct _TcsdSessions {
@@ -77,7 +79,8 @@ swap_out_lru(TcsdSessions *s)
 
 	g_hash_table_iter_init(&it, s->by_virt);
 	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&x))
-		if (x->tpm_handle && !x->pinned && (!lru || x->last_use < lru->last_use))
+		if (x->tpm_handle && !x->pinned && !x->transport &&
+		    (!lru || x->last_use < lru->last_use))
 			lru = x;
 	if (!lru)
 		return TPM_RESOURCES;
@@ -106,6 +109,8 @@ count(TcsdSessions *s, guint *loaded, guint *saved)
 	*loaded = *saved = 0;
 	g_hash_table_iter_init(&it, s->by_virt);
 	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&x)) {
+		if (x->transport)
+			continue;
 		if (x->tpm_handle)
 			(*loaded)++;
 		else if (x->saved)
@@ -159,10 +164,24 @@ new_virt(TcsdSessions *s)
 	return h;
 }
 
+static guint32
+insert(TcsdSessions *s, guint32 tpm_handle, const TcsdSessionEntity *entity, gboolean transport)
+{
+	Session *x = g_new0(Session, 1);
+
+	x->tpm_handle = tpm_handle;
+	x->virt = new_virt(s);
+	if (entity)
+		x->entity = *entity;
+	x->transport = transport;
+	x->last_use = ++s->clock;
+	g_hash_table_insert(s->by_virt, GUINT_TO_POINTER(x->virt), x);
+	return x->virt;
+}
+
 guint32
 tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, const TcsdSessionEntity *entity, guint32 *virt)
 {
-	Session *x;
 	TcsRbuf r;
 	guint32 rc;
 
@@ -182,15 +201,56 @@ tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, const TcsdSessionEntity *entit
 		return rc;
 	tcs_rbuf_init(&r, s->tpm->rsp, s->tpm->rsp_len);
 	tcs_rbuf_skip(&r, 10);
-	x = g_new0(Session, 1);
-	x->tpm_handle = tcs_rbuf_u32(&r);
-	x->virt = new_virt(s);
-	if (entity)
-		x->entity = *entity;
-	x->last_use = ++s->clock;
-	g_hash_table_insert(s->by_virt, GUINT_TO_POINTER(x->virt), x);
-	*virt = x->virt;
+	*virt = insert(s, tcs_rbuf_u32(&r), entity, FALSE);
 	return 0;
+}
+
+guint32
+tcsd_sessions_reserve(TcsdSessions *s)
+{
+	if (g_hash_table_size(s->by_virt) >= TCSD_SESSIONS_MAX)
+		return TPM_RESOURCES;
+	return make_room(s, TRUE);
+}
+
+guint32
+tcsd_sessions_adopt(TcsdSessions *s, guint32 tpm_handle, const TcsdSessionEntity *entity)
+{
+	return insert(s, tpm_handle, entity, FALSE);
+}
+
+guint32
+tcsd_sessions_add_transport(TcsdSessions *s, guint32 tpm_handle, guint32 attributes)
+{
+	TcsdSessionEntity e = {FALSE, attributes};
+
+	return insert(s, tpm_handle, &e, TRUE);
+}
+
+gboolean
+tcsd_sessions_transport(TcsdSessions *s, guint32 virt, guint32 *tpm_handle, guint32 *attributes)
+{
+	Session *x = lookup(s, virt);
+
+	if (!x || !x->transport)
+		return FALSE;
+	*tpm_handle = x->tpm_handle;
+	if (attributes)
+		*attributes = x->entity.value;
+	return TRUE;
+}
+
+gboolean
+tcsd_sessions_has_transport_with(TcsdSessions *s, guint32 attribute)
+{
+	GHashTableIter it;
+	Session *x;
+
+	g_hash_table_iter_init(&it, s->by_virt);
+	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&x))
+		if (x->transport && (x->entity.value & attribute))
+			return TRUE;
+	return FALSE;
 }
 
 /*
@@ -229,7 +289,8 @@ tcsd_sessions_translate(TcsdSessions *s, guint32 virt, guint32 *tpm_handle)
 	Session *x = lookup(s, virt);
 	guint32 rc;
 
-	if (!x)
+	/* a transport handle is not an authorisation session the TPM would accept */
+	if (!x || x->transport)
 		return TCS_ERR(TCS_E_INVALID_AUTHHANDLE);
 	x->pinned = TRUE;
 	x->last_use = ++s->clock;
@@ -266,7 +327,7 @@ tcsd_sessions_close(TcsdSessions *s, guint32 virt)
 	TcsRbuf r;
 
 	if (x && x->tpm_handle) {
-		(void)tcsd_tpm_flush(s->tpm, x->tpm_handle, TPM_RT_AUTH);
+		(void)tcsd_tpm_flush(s->tpm, x->tpm_handle, x->transport ? TPM_RT_TRANS : TPM_RT_AUTH);
 	} else if (x && x->saved) {
 		/* a saved session holds one of the TPM's few context slots: free it by its count */
 		tcs_rbuf_init(&r, x->saved, x->saved_len);

@@ -31,6 +31,19 @@ typedef struct {
  */
 guint32 tcsd_sessions_open(TcsdSessions *s, TcsWbuf *cmd, const TcsdSessionEntity *entity,
 			   guint32 *virt);
+/* Make a session slot free for a session a wrapped (transport) command will open. */
+guint32 tcsd_sessions_reserve(TcsdSessions *s);
+/* Record a session the TPM opened inside a transport; returns the client's handle. */
+guint32 tcsd_sessions_adopt(TcsdSessions *s, guint32 tpm_handle, const TcsdSessionEntity *entity);
+/*
+ * Transport sessions share the handle space and close() (flushed as TPM_RT_TRANS)
+ * but are never swapped out, and translate() refuses them as authorisations.
+ */
+guint32 tcsd_sessions_add_transport(TcsdSessions *s, guint32 tpm_handle, guint32 attributes);
+gboolean tcsd_sessions_transport(TcsdSessions *s, guint32 virt, guint32 *tpm_handle,
+				 guint32 *attributes);
+/* Whether any transport session has this TPM_TRANSPORT_* attribute (e.g. exclusive). */
+gboolean tcsd_sessions_has_transport_with(TcsdSessions *s, guint32 attribute);
 /* The TPM handle behind a client's handle, loading the session if saved; pinned until unpin_all. */
 guint32 tcsd_sessions_translate(TcsdSessions *s, guint32 virt, guint32 *tpm_handle);
 void tcsd_sessions_unpin_all(TcsdSessions *s);

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tspi-transport.c - transport sessions through libtspi: ESTABLISHTRANSPORT,
+ * EXECUTETRANSPORT, RELEASETRANSPORTSIGNED.
+ *
+ * Each session (logged: TSS_TSPATTRIB_TRANSPORT_AUTHENTIC_CHANNEL; the session
+ * secret wrapped by a storage key, Tspi_Context_SetTransEncryptionKey) runs,
+ * once in the clear and once encrypted (DEFAULT_ENCRYPTION):
+ *   a signing key loaded inside the transport (OIAP for the SRK inside, the
+ *     TPM's key handle adopted as a TCS handle), a signature made with it
+ *     (its key handle translated) verified with OpenSSL
+ *   an NV index defined (owner OSAP inside), written and read back (OIAP),
+ *     released
+ *   Tspi_Context_CloseSignTransport: the TPM's signature over the session log
+ *     (TPM_SIGN_INFO "TRAN", our nonce) verifies with OpenSSL, which proves
+ *     the TPM's log digest equals libtspi's: no wrapped byte was changed
+ *   after Tspi_Context_Close the TPM holds no transport session
+ * Then an exclusive session (TSS_TSPATTRIB_TRANSPORT_EXCLUSIVE) wraps a
+ * GetRandom and is released signed.
+ *
+ * Usage: tspi-transport   (TSS_TCSD_HOSTNAME/PORT; owned TPM, well-known secrets)
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tspi-common.h"
+
+#define NV_INDEX 0x00011e01u
+#define SIGN_FLAGS (TSS_KEY_TYPE_SIGNING | TSS_KEY_SIZE_2048 | TSS_KEY_AUTHORIZATION)
+#define STORAGE_FLAGS (TSS_KEY_TYPE_STORAGE | TSS_KEY_SIZE_2048 | TSS_KEY_AUTHORIZATION)
+
+/* Transport sessions the TPM holds (TPM_CAP_HANDLE, TPM_RT_TRANS), or -1 */
+static int
+count_transports(TSS_HCONTEXT ctx)
+{
+	TSS_HTPM tpm;
+	UINT32 sub = TPM_RT_TRANS, len = 0;
+	BYTE *resp = NULL;
+	int n = -1;
+
+	if (Tspi_Context_GetTpmObject(ctx, &tpm) == 0 &&
+	    Tspi_TPM_GetCapability(tpm, TSS_TPMCAP_HANDLE, sizeof(sub), (BYTE *)&sub, &len,
+				   &resp) == 0 &&
+	    len >= 2)
+		n = resp[0] << 8 | resp[1];
+	Tspi_Context_FreeMemory(ctx, resp);
+	return n;
+}
+
+static TSS_RESULT
+enable_transport(TSS_HCONTEXT ctx, TSS_HKEY wrap_key, int encrypt, int exclusive)
+{
+	TSS_RESULT rc = Tspi_Context_SetTransEncryptionKey(ctx, wrap_key);
+
+	if (rc == 0)
+		rc = Tspi_SetAttribUint32(ctx, TSS_TSPATTRIB_CONTEXT_TRANSPORT,
+					  TSS_TSPATTRIB_CONTEXTTRANS_MODE,
+					  TSS_TSPATTRIB_TRANSPORT_AUTHENTIC_CHANNEL);
+	if (rc == 0 && encrypt)
+		rc = Tspi_SetAttribUint32(ctx, TSS_TSPATTRIB_CONTEXT_TRANSPORT,
+					  TSS_TSPATTRIB_CONTEXTTRANS_MODE,
+					  TSS_TSPATTRIB_TRANSPORT_DEFAULT_ENCRYPTION);
+	if (rc == 0 && exclusive)
+		rc = Tspi_SetAttribUint32(ctx, TSS_TSPATTRIB_CONTEXT_TRANSPORT,
+					  TSS_TSPATTRIB_CONTEXTTRANS_MODE,
+					  TSS_TSPATTRIB_TRANSPORT_EXCLUSIVE);
+	if (rc == 0)
+		rc = Tspi_SetAttribUint32(ctx, TSS_TSPATTRIB_CONTEXT_TRANSPORT,
+					  TSS_TSPATTRIB_CONTEXTTRANS_CONTROL,
+					  TSS_TSPATTRIB_ENABLE_TRANSPORT);
+	return rc;
+}
+
+/*
+ * Tspi_Context_CloseSignTransport with our nonce; OpenSSL checks the TPM's
+ * signature. The signer has no usage secret: for one with a secret, libtspi
+ * 0.3.15 opens its OIAP session through the transport while holding its own
+ * context lock, and deadlocks before anything reaches the tcsd.
+ */
+static void
+close_signed(TSS_HCONTEXT ctx, TSS_HKEY signer, const BYTE *mod, UINT32 mod_len,
+	     uint32_t exponent, const char *what)
+{
+	TSS_VALIDATION v;
+	BYTE nonce[20], digest[20];
+	TSS_RESULT rc;
+
+	memset(&v, 0, sizeof(v));
+	tt_random(nonce, sizeof(nonce));
+	v.ulExternalDataLength = sizeof(nonce);
+	v.rgbExternalData = nonce;
+	rc = Tspi_Context_CloseSignTransport(ctx, signer, &v);
+	if (!tt_rc(rc, 0, "%s: Tspi_Context_CloseSignTransport", what))
+		return;
+	/* TPM_SIGN_INFO: tag, "TRAN", replay nonce, dataLen, the session log digest */
+	tt_ok(v.ulDataLength == 2 + 4 + 20 + 4 + 20 && memcmp(v.rgbData + 2, "TRAN", 4) == 0 &&
+		      memcmp(v.rgbData + 6, nonce, 20) == 0,
+	      "%s: the signed structure is a TPM_SIGN_INFO \"TRAN\" with our nonce", what);
+	tt_sha1(v.rgbData, v.ulDataLength, digest);
+	tt_ok(mod && tt_openssl_verify(mod, mod_len, exponent, digest, v.rgbValidationData,
+				       v.ulValidationDataLength),
+	      "%s: OpenSSL verifies the TPM's signature of the transport log", what);
+	Tspi_Context_FreeMemory(ctx, v.rgbData);
+	Tspi_Context_FreeMemory(ctx, v.rgbValidationData);
+}
+
+/* A signing key without a usage secret, loaded, and its public key (before any transport). */
+static TSS_RESULT
+log_signer(TSS_HCONTEXT ctx, TSS_HKEY srk, TSS_HKEY *key, BYTE **mod, UINT32 *mod_len,
+	   uint32_t *exponent)
+{
+	TSS_RESULT rc = tt_create_key(ctx, srk, TSS_KEY_TYPE_SIGNING | TSS_KEY_SIZE_2048, NULL, 1,
+				      key);
+
+	if (rc == 0)
+		rc = tt_pubkey_modulus(ctx, *key, mod, mod_len, exponent);
+	return rc;
+}
+
+static void
+nv_in_transport(TSS_HCONTEXT ctx, const char *what)
+{
+	BYTE data[16] = "in a transport!", *got = NULL;
+	UINT32 len = sizeof(data);
+	TSS_HNVSTORE nv;
+	TSS_RESULT rc;
+
+	rc = Tspi_Context_CreateObject(ctx, TSS_OBJECT_TYPE_NV, 0, &nv);
+	if (rc == 0)
+		rc = Tspi_SetAttribUint32(nv, TSS_TSPATTRIB_NV_INDEX, 0, NV_INDEX);
+	if (rc == 0)
+		rc = Tspi_SetAttribUint32(nv, TSS_TSPATTRIB_NV_PERMISSIONS, 0,
+					  TPM_NV_PER_AUTHREAD | TPM_NV_PER_AUTHWRITE);
+	if (rc == 0)
+		rc = Tspi_SetAttribUint32(nv, TSS_TSPATTRIB_NV_DATASIZE, 0, sizeof(data));
+	if (rc == 0)
+		rc = tt_set_usage_secret(ctx, nv, "nv secret", NULL);
+	if (rc == 0)
+		rc = Tspi_NV_DefineSpace(nv, 0, 0);
+	if (!tt_rc(rc, 0, "%s: NV index defined (owner OSAP inside the transport)", what))
+		return;
+	tt_rc(Tspi_NV_WriteValue(nv, 0, sizeof(data), data), 0, "%s: NV written", what);
+	/*
+	 * libtspi 0.3.15 sizes the wrapped NV_ReadValueAuth as 8 + the length asked
+	 * for (instead of 12): only 4-byte reads reach the TPM intact.
+	 */
+	for (UINT32 off = 0; rc == 0 && off < sizeof(data); off += 4) {
+		len = 4;
+		rc = Tspi_NV_ReadValue(nv, off, &len, &got);
+		if (rc == 0 && (len != 4 || memcmp(got, data + off, 4) != 0))
+			rc = TSS_E_FAIL;
+		Tspi_Context_FreeMemory(ctx, got);
+	}
+	tt_rc(rc, 0, "%s: NV read back, 4 bytes at a time", what);
+	tt_rc(Tspi_NV_ReleaseSpace(nv), 0, "%s: NV index released", what);
+}
+
+static void
+key_in_transport(TSS_HCONTEXT ctx, TSS_HKEY srk, TSS_HKEY key, const char *what)
+{
+	BYTE digest[20], *sig = NULL, *mod = NULL;
+	UINT32 sig_len = 0, mod_len = 0;
+	uint32_t exponent = 0;
+	TSS_RESULT rc;
+
+	if (!tt_rc(Tspi_Key_LoadKey(key, srk), 0, "%s: signing key loaded (LoadKey2 wrapped)",
+		   what))
+		return;
+	tt_sha1(what, strlen(what), digest);
+	rc = tt_sign(ctx, key, digest, &sig, &sig_len);
+	if (!tt_rc(rc, 0, "%s: Tspi_Hash_Sign with the key loaded in the transport", what))
+		return;
+	rc = tt_pubkey_modulus(ctx, key, &mod, &mod_len, &exponent);
+	tt_rc(rc, 0, "%s: Tspi_Key_GetPubKey (wrapped)", what);
+	if (rc == 0) {
+		tt_ok(tt_openssl_verify(mod, mod_len, exponent, digest, sig, sig_len),
+		      "%s: OpenSSL verifies the signature", what);
+		digest[0] ^= 1;
+		tt_ok(!tt_openssl_verify(mod, mod_len, exponent, digest, sig, sig_len),
+		      "%s: OpenSSL rejects it for another digest", what);
+	}
+	free(mod);
+	Tspi_Context_FreeMemory(ctx, sig);
+}
+
+static void
+session(int encrypt)
+{
+	const char *what = encrypt ? "encrypted" : "clear";
+	TSS_HCONTEXT ctx = 0, probe = 0;
+	TSS_HKEY srk, wrap_key, sign_key, signer;
+	TSS_HTPM tpm;
+	BYTE *mod = NULL;
+	UINT32 mod_len = 0;
+	uint32_t exponent = 0;
+	TSS_RESULT rc;
+	int before;
+
+	rc = tt_connect(&probe, NULL, NULL);
+	before = rc == 0 ? count_transports(probe) : -1;
+	rc = tt_connect(&ctx, &tpm, &srk);
+	if (rc == 0)
+		rc = tt_create_key(ctx, srk, STORAGE_FLAGS, "wrap secret", 1, &wrap_key);
+	if (rc == 0)
+		rc = tt_create_key(ctx, srk, SIGN_FLAGS, "sign secret", 0, &sign_key);
+	if (rc == 0)
+		rc = log_signer(ctx, srk, &signer, &mod, &mod_len, &exponent);
+	if (!tt_rc(rc, 0, "%s: context, storage key (loaded), signing keys", what))
+		goto out;
+	if (!tt_rc(enable_transport(ctx, wrap_key, encrypt, 0), 0, "%s: transport enabled", what))
+		goto out;
+	key_in_transport(ctx, srk, sign_key, what);
+	nv_in_transport(ctx, what);
+	close_signed(ctx, signer, mod, mod_len, exponent, what);
+	/* the next command opens a new session; Tspi_Context_Close must end it */
+	key_in_transport(ctx, srk, sign_key, encrypt ? "encrypted, second session"
+						     : "clear, second session");
+out:
+	free(mod);
+	if (ctx)
+		Tspi_Context_Close(ctx);
+	if (probe) {
+		int after = count_transports(probe);
+
+		tt_ok(before >= 0 && after == before,
+		      "%s: no transport session left in the TPM after Tspi_Context_Close "
+		      "(%d before, %d after)", what, before, after);
+		Tspi_Context_Close(probe);
+	}
+}
+
+static void
+exclusive(void)
+{
+	TSS_HCONTEXT ctx = 0;
+	TSS_HKEY srk, wrap_key, signer;
+	TSS_HTPM tpm;
+	BYTE *random = NULL, *mod = NULL;
+	UINT32 mod_len = 0;
+	uint32_t exponent = 0;
+	TSS_RESULT rc;
+
+	rc = tt_connect(&ctx, &tpm, &srk);
+	if (rc == 0)
+		rc = tt_create_key(ctx, srk, STORAGE_FLAGS, "wrap secret", 1, &wrap_key);
+	if (rc == 0)
+		rc = log_signer(ctx, srk, &signer, &mod, &mod_len, &exponent);
+	if (rc == 0)
+		rc = enable_transport(ctx, wrap_key, 0, 1);
+	if (!tt_rc(rc, 0, "exclusive: keys loaded, transport enabled"))
+		goto out;
+	rc = Tspi_TPM_GetRandom(tpm, 32, &random);
+	tt_rc(rc, 0, "exclusive: GetRandom inside the exclusive transport");
+	Tspi_Context_FreeMemory(ctx, random);
+	close_signed(ctx, signer, mod, mod_len, exponent, "exclusive");
+out:
+	free(mod);
+	if (ctx)
+		Tspi_Context_Close(ctx);
+}
+
+int
+main(void)
+{
+	tt_plan_name("tspi-transport");
+	session(0);
+	session(1);
+	exclusive();
+	return tt_done();
+}
