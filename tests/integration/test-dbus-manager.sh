@@ -20,6 +20,7 @@ mn() { as_nobody $M call "$@"; }    # a call as nobody
 tcs_harness_init || exit 1
 tm_start_bus || exit 1
 tm_start_polkit || exit 1
+POLKIT_PID=${_TCS_OTHER_PIDS[-1]}
 tcs_start_swtpm || exit 1
 TCS_TCSD_DBUS=yes tcs_start_tcsd_ours || exit 1
 tm_wait_name org.tcs.Manager || { tcs_log "tcsd did not take org.tcs.Manager"; cat "$TCS_DIR/tcsd.log" >&2; exit 1; }
@@ -173,6 +174,12 @@ reg = {u for s in sig for u in s["registered"]}
 unreg = {u for s in sig for u in s["unregistered"]}
 ok = "00000000-0000-0000-0000-000000000003" in reg and "00000000-0000-0000-0000-000000000002" in unreg
 sys.exit(0 if ok else 1)' "$A/signals"
+
+# ---- without a polkit authority tcsd fails closed: root only
+kill "$POLKIT_PID" 2>/dev/null; wait "$POLKIT_PID" 2>/dev/null
+t_run 1 "no polkit: nobody is denied ListKeys" mn ListKeys '{}'
+t_json "... PermissionDenied, saying polkit is not available" 'd["error"]=="org.tcs.Error.PermissionDenied" and "polkit is not available" in d["message"]'
+t_run 0 "no polkit: root still may" mc ListKeys '{}'
 
 # ---- state and clearing
 t_run 1 "SetActivated needs physical presence on a running TPM" mc SetActivated false '{}'
