@@ -6,17 +6,24 @@
  * Each session (logged: TSS_TSPATTRIB_TRANSPORT_AUTHENTIC_CHANNEL; the session
  * secret wrapped by a storage key, Tspi_Context_SetTransEncryptionKey) runs,
  * once in the clear and once encrypted (DEFAULT_ENCRYPTION):
- *   a signing key loaded inside the transport (OIAP for the SRK inside, the
- *     TPM's key handle adopted as a TCS handle), a signature made with it
- *     (its key handle translated) verified with OpenSSL
+ *   a signing key loaded inside the transport under that storage key (OIAP
+ *     inside, the TPM's key handle adopted as a TCS handle), a signature made
+ *     with it (its key handle translated) verified with OpenSSL
  *   an NV index defined (owner OSAP inside), written and read back (OIAP),
  *     released
  *   Tspi_Context_CloseSignTransport: the TPM's signature over the session log
  *     (TPM_SIGN_INFO "TRAN", our nonce) verifies with OpenSSL, which proves
- *     the TPM's log digest equals libtspi's: no wrapped byte was changed
- *   after Tspi_Context_Close the TPM holds no transport session
+ *     the TPM's log digest equals libtspi's: no logged byte was changed
+ *   the next command opens a second session; after Tspi_Context_Close the TPM
+ *     holds no transport session
  * Then an exclusive session (TSS_TSPATTRIB_TRANSPORT_EXCLUSIVE) wraps a
  * GetRandom and is released signed.
+ *
+ * libtspi 0.3.15 limits what can be shown: the key signing the log has no
+ * usage secret (with one, libtspi deadlocks on its own lock); a key loaded
+ * under the SRK inside a session breaks the log check (libtspi hashes its SRK
+ * object, whose stored modulus is zero, TrouSerS' tcsd alike); NV reads go
+ * 4 bytes at a time (libtspi mis-sizes longer wrapped reads).
  *
  * Usage: tspi-transport   (TSS_TCSD_HOSTNAME/PORT; owned TPM, well-known secrets)
  */
@@ -26,6 +33,9 @@
 #include "tspi-common.h"
 
 #define NV_INDEX 0x00011e01u
+#define TROUSERS_EXCLUSIVE \
+	"under TrouSerS' tcsd the exclusive session is gone by then (TPM_INVALID_AUTHHANDLE)"
+
 #define SIGN_FLAGS (TSS_KEY_TYPE_SIGNING | TSS_KEY_SIZE_2048 | TSS_KEY_AUTHORIZATION)
 #define STORAGE_FLAGS (TSS_KEY_TYPE_STORAGE | TSS_KEY_SIZE_2048 | TSS_KEY_AUTHORIZATION)
 
@@ -79,7 +89,7 @@ enable_transport(TSS_HCONTEXT ctx, TSS_HKEY wrap_key, int encrypt, int exclusive
  */
 static void
 close_signed(TSS_HCONTEXT ctx, TSS_HKEY signer, const BYTE *mod, UINT32 mod_len,
-	     uint32_t exponent, const char *what)
+	     uint32_t exponent, const char *what, const char *trousers_fails)
 {
 	TSS_VALIDATION v;
 	BYTE nonce[20], digest[20];
@@ -90,6 +100,10 @@ close_signed(TSS_HCONTEXT ctx, TSS_HKEY signer, const BYTE *mod, UINT32 mod_len,
 	v.ulExternalDataLength = sizeof(nonce);
 	v.rgbExternalData = nonce;
 	rc = Tspi_Context_CloseSignTransport(ctx, signer, &v);
+	if (trousers_fails && tt_is_trousers() && rc != 0) {
+		tt_ok_xfail_trousers(0, trousers_fails, "%s: Tspi_Context_CloseSignTransport", what);
+		return;
+	}
 	if (!tt_rc(rc, 0, "%s: Tspi_Context_CloseSignTransport", what))
 		return;
 	/* TPM_SIGN_INFO: tag, "TRAN", replay nonce, dataLen, the session log digest */
@@ -156,14 +170,14 @@ nv_in_transport(TSS_HCONTEXT ctx, const char *what)
 }
 
 static void
-key_in_transport(TSS_HCONTEXT ctx, TSS_HKEY srk, TSS_HKEY key, const char *what)
+key_in_transport(TSS_HCONTEXT ctx, TSS_HKEY parent, TSS_HKEY key, const char *what)
 {
 	BYTE digest[20], *sig = NULL, *mod = NULL;
 	UINT32 sig_len = 0, mod_len = 0;
 	uint32_t exponent = 0;
 	TSS_RESULT rc;
 
-	if (!tt_rc(Tspi_Key_LoadKey(key, srk), 0, "%s: signing key loaded (LoadKey2 wrapped)",
+	if (!tt_rc(Tspi_Key_LoadKey(key, parent), 0, "%s: signing key loaded (LoadKey2 wrapped)",
 		   what))
 		return;
 	tt_sha1(what, strlen(what), digest);
@@ -202,18 +216,18 @@ session(int encrypt)
 	if (rc == 0)
 		rc = tt_create_key(ctx, srk, STORAGE_FLAGS, "wrap secret", 1, &wrap_key);
 	if (rc == 0)
-		rc = tt_create_key(ctx, srk, SIGN_FLAGS, "sign secret", 0, &sign_key);
+		rc = tt_create_key(ctx, wrap_key, SIGN_FLAGS, "sign secret", 0, &sign_key);
 	if (rc == 0)
 		rc = log_signer(ctx, srk, &signer, &mod, &mod_len, &exponent);
 	if (!tt_rc(rc, 0, "%s: context, storage key (loaded), signing keys", what))
 		goto out;
 	if (!tt_rc(enable_transport(ctx, wrap_key, encrypt, 0), 0, "%s: transport enabled", what))
 		goto out;
-	key_in_transport(ctx, srk, sign_key, what);
+	key_in_transport(ctx, wrap_key, sign_key, what);
 	nv_in_transport(ctx, what);
-	close_signed(ctx, signer, mod, mod_len, exponent, what);
+	close_signed(ctx, signer, mod, mod_len, exponent, what, NULL);
 	/* the next command opens a new session; Tspi_Context_Close must end it */
-	key_in_transport(ctx, srk, sign_key, encrypt ? "encrypted, second session"
+	key_in_transport(ctx, wrap_key, sign_key, encrypt ? "encrypted, second session"
 						     : "clear, second session");
 out:
 	free(mod);
@@ -252,7 +266,7 @@ exclusive(void)
 	rc = Tspi_TPM_GetRandom(tpm, 32, &random);
 	tt_rc(rc, 0, "exclusive: GetRandom inside the exclusive transport");
 	Tspi_Context_FreeMemory(ctx, random);
-	close_signed(ctx, signer, mod, mod_len, exponent, "exclusive");
+	close_signed(ctx, signer, mod, mod_len, exponent, "exclusive", TROUSERS_EXCLUSIVE);
 out:
 	free(mod);
 	if (ctx)
