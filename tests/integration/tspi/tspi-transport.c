@@ -17,7 +17,9 @@
  *   the next command opens a second session; after Tspi_Context_Close the TPM
  *     holds no transport session
  * Then an exclusive session (TSS_TSPATTRIB_TRANSPORT_EXCLUSIVE) wraps a
- * GetRandom and is released signed.
+ * GetRandom and is released signed. Last, as uid 65534 (not in owner_users):
+ * a GetRandom inside a transport works, an NV_DefineSpace (owner class) inside
+ * one is refused (TSS_E_FAIL) exactly as outside.
  *
  * libtspi 0.3.15 limits what can be shown: the key signing the log has no
  * usage secret (with one, libtspi deadlocks on its own lock); a key loaded
@@ -27,8 +29,11 @@
  *
  * Usage: tspi-transport   (TSS_TCSD_HOSTNAME/PORT; owned TPM, well-known secrets)
  */
+#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tspi-common.h"
 
@@ -273,6 +278,78 @@ out:
 		Tspi_Context_Close(ctx);
 }
 
+/* As uid/gid 65534 (a child): bit 0 GetRandom inside a transport worked, bit 1 NV_DefineSpace
+ * inside one was refused with TSS_E_FAIL, bit 2 it succeeded (then released). */
+static int
+not_owner_child(void)
+{
+	TSS_HCONTEXT ctx = 0;
+	TSS_HKEY srk, wrap_key;
+	TSS_HNVSTORE nv;
+	TSS_HTPM tpm;
+	BYTE *random = NULL;
+	TSS_RESULT rc;
+	int bits = 0;
+
+	if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+		return 64;
+	rc = tt_connect(&ctx, &tpm, &srk);
+	if (rc == 0)
+		rc = tt_create_key(ctx, srk, STORAGE_FLAGS, "wrap secret", 1, &wrap_key);
+	if (rc == 0)
+		rc = enable_transport(ctx, wrap_key, 0, 0);
+	if (rc == 0 && Tspi_TPM_GetRandom(tpm, 16, &random) == 0)
+		bits |= 1;
+	if (rc == 0)
+		rc = Tspi_Context_CreateObject(ctx, TSS_OBJECT_TYPE_NV, 0, &nv);
+	if (rc == 0)
+		rc = Tspi_SetAttribUint32(nv, TSS_TSPATTRIB_NV_INDEX, 0, NV_INDEX + 1);
+	if (rc == 0)
+		rc = Tspi_SetAttribUint32(nv, TSS_TSPATTRIB_NV_PERMISSIONS, 0,
+					  TPM_NV_PER_AUTHREAD | TPM_NV_PER_AUTHWRITE);
+	if (rc == 0)
+		rc = Tspi_SetAttribUint32(nv, TSS_TSPATTRIB_NV_DATASIZE, 0, 16);
+	if (rc == 0)
+		rc = tt_set_usage_secret(ctx, nv, "nv secret", NULL);
+	if (rc == 0) {
+		rc = Tspi_NV_DefineSpace(nv, 0, 0);
+		tt_diag("uid 65534: NV_DefineSpace inside a transport: 0x%x", rc);
+		if (rc == TT_TCS(TSS_E_FAIL))
+			bits |= 2;
+		if (rc == 0 && Tspi_NV_ReleaseSpace(nv) == 0)
+			bits |= 4;
+	}
+	if (ctx)
+		Tspi_Context_Close(ctx);
+	return bits;
+}
+
+static void
+not_owner(void)
+{
+	int status = 0, bits;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		tt_skip("not root", "uid 65534: owner-class ordinals inside a transport");
+		return;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+		_exit(not_owner_child());
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+		tt_ok(0, "uid 65534: the child ran");
+		return;
+	}
+	bits = WEXITSTATUS(status);
+	tt_ok(bits != 64 && (bits & 1), "uid 65534: GetRandom inside a transport works (%d)", bits);
+	tt_ok_xfail_trousers(bits != 64 && (bits & 2),
+			     "TrouSerS opens owner-class ordinals to every local process",
+			     "uid 65534: NV_DefineSpace inside a transport refused (TSS_E_FAIL) as "
+			     "outside (%d)", bits);
+}
+
 int
 main(void)
 {
@@ -280,5 +357,6 @@ main(void)
 	session(0);
 	session(1);
 	exclusive();
+	not_owner();
 	return tt_done();
 }
