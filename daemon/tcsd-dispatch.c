@@ -174,10 +174,11 @@ static const struct {
 };
 
 guint32
-tcsd_dispatch_check_wrapped(TcsdRequest *rq, guint32 tpm_ordinal)
+tcsd_dispatch_check_wrapped(TcsdRequest *rq, guint32 tpm_ordinal, gboolean *owner_class)
 {
 	gboolean known = FALSE;
 
+	*owner_class = FALSE;
 	/* tcsd keeps these to itself (contexts, its SRK record) or the TPM refuses them */
 	if (tpm_ordinal == TPM_ORD_TakeOwnership || tpm_ordinal == TSC_ORD_PhysicalPresence)
 		return TCS_ERR(TSS_E_NOTIMPL);
@@ -194,6 +195,7 @@ tcsd_dispatch_check_wrapped(TcsdRequest *rq, guint32 tpm_ordinal)
 		if (!match)
 			continue;
 		known = TRUE;
+		*owner_class |= (o->flags & TCS_ORD_OWNER) != 0;
 		rc = check_access(rq->d, rq->peer, o);
 		if (rc)
 			return rc;

@@ -35,8 +35,10 @@ guint32 tcsd_run_passthrough_full(TcsdRequest *rq, TcsSchemaRequest *st);
 /*
  * A TPM command wrapped in a transport session: allowed only if every TCSD
  * function that sends it would be allowed to this peer (owner_users, remote_ops).
+ * *owner_class: whether one of them is of the ownership class.
  */
-guint32 tcsd_dispatch_check_wrapped(TcsdRequest *rq, guint32 tpm_ordinal);
+guint32 tcsd_dispatch_check_wrapped(TcsdRequest *rq, guint32 tpm_ordinal,
+				    gboolean *owner_class);
 
 /* Handlers, one family per file. */
 guint32 tcsd_op_open_context(TcsdRequest *rq);

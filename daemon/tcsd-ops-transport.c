@@ -19,6 +19,7 @@
 #include "tcs-types.h"
 #include "tcsd-dispatch.h"
 #include "tcsd-keys.h"
+#include "tcsd-manager.h"
 #include "tcsd-sessions.h"
 #include "tcsd-tpm.h"
 
@@ -435,6 +436,7 @@ execute(TcsdRequest *rq, Wrapped *w)
 	TcsdTpm *tpm = rq->d->tpm;
 	guint32 tpm_auth[2] = {0, 0}, trans_tpm = 0, rc, rcw, locality, wlen, out_handle = 0;
 	guint32 client_handle = 0, n_out_handles = 0;
+	gboolean owner_class = FALSE;
 	guint64 ticks;
 	TcsAuthOut auth_out[2], trans_out;
 	TcsWbuf cmd, rsp;
@@ -446,7 +448,7 @@ execute(TcsdRequest *rq, Wrapped *w)
 	memset(auth_out, 0, sizeof(auth_out));
 	rc = transport_handle(rq, w->trans.handle, &trans_tpm);
 	if (rc == 0)
-		rc = tcsd_dispatch_check_wrapped(rq, w->ordinal);
+		rc = tcsd_dispatch_check_wrapped(rq, w->ordinal, &owner_class);
 	if (rc == 0)
 		rc = translate_handles(rq, w, w->trans.handle, trans_tpm);
 	if (rc == 0)
@@ -508,6 +510,9 @@ execute(TcsdRequest *rq, Wrapped *w)
 			if (w->auth_present[i])
 				get_trailer(&r, &auth_out[i]);
 		adopt_results(rq, w, out_handle, out, out_len, &client_handle);
+		/* as after an outer owner-class command: the D-Bus properties follow */
+		if (owner_class && !rq->peer->internal)
+			tcsd_manager_tpm_state_changed(rq->d);
 	}
 	for (guint i = 0; i < 2; i++)
 		if (w->auth_present[i])
