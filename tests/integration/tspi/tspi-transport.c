@@ -16,6 +16,8 @@
  *     the TPM's log digest equals libtspi's: no logged byte was changed
  *   the next command opens a second session; after Tspi_Context_Close the TPM
  *     holds no transport session
+ * On the wire: three handles are refused (TSS_E_BAD_PARAMETER); a transport
+ * handle the context never opened is refused (TCS_E_INVALID_AUTHHANDLE).
  * Then an exclusive session (TSS_TSPATTRIB_TRANSPORT_EXCLUSIVE) wraps a
  * GetRandom and is released signed. Last, as uid 65534 (not in owner_users):
  * a GetRandom inside a transport works, an NV_DefineSpace (owner class) inside
@@ -36,6 +38,14 @@
 #include <unistd.h>
 
 #include "tspi-common.h"
+
+#include <tss/tcs_structs.h>
+#include <tss/tpm.h>
+
+/* libtspi's exported wire functions: the same code Tspi_ calls use, for malformed requests */
+TSS_RESULT RPC_ExecuteTransport(TSS_HCONTEXT, TPM_COMMAND_CODE, UINT32, BYTE *, UINT32 *,
+				TCS_HANDLE **, TPM_AUTH *, TPM_AUTH *, TPM_AUTH *, UINT64 *,
+				TPM_MODIFIER_INDICATOR *, TPM_RESULT *, UINT32 *, BYTE **);
 
 #define NV_INDEX 0x00011e01u
 #define TROUSERS_EXCLUSIVE \
@@ -278,6 +288,36 @@ out:
 		Tspi_Context_Close(ctx);
 }
 
+static void
+wire(void)
+{
+	TCS_HANDLE three[3] = {0x40000000u, 0x40000000u, 0x40000000u}, *handles = three;
+	BYTE count[4] = {0, 0, 0, 8}, *out = NULL;
+	UINT32 n = 3, out_len = 0;
+	TPM_AUTH trans;
+	TPM_MODIFIER_INDICATOR locality = 0;
+	TPM_RESULT wrapped = 0;
+	UINT64 ticks = 0;
+	TSS_HCONTEXT ctx = 0;
+	TSS_RESULT rc;
+
+	if (!tt_rc(tt_connect(&ctx, NULL, NULL), 0, "wire: context"))
+		return;
+	memset(&trans, 0, sizeof(trans));
+	trans.AuthHandle = 0x12345678u;
+	trans.fContinueAuthSession = TRUE;
+	rc = RPC_ExecuteTransport(ctx, TPM_ORD_GetRandom, sizeof(count), count, &n, &handles, NULL,
+				  NULL, &trans, &ticks, &locality, &wrapped, &out_len, &out);
+	tt_rc(rc, TT_TCS_E_BAD_PARAMETER, "wire: ExecuteTransport with three handles refused");
+	n = 0;
+	rc = RPC_ExecuteTransport(ctx, TPM_ORD_GetRandom, sizeof(count), count, &n, &handles, NULL,
+				  NULL, &trans, &ticks, &locality, &wrapped, &out_len, &out);
+	tt_ok_xfail_trousers(rc == TT_TCS(0x0C3), "TrouSerS hands any transport handle to the TPM",
+			     "wire: a transport handle the context does not own -> "
+			     "TCS_E_INVALID_AUTHHANDLE (0x%x)", rc);
+	Tspi_Context_Close(ctx);
+}
+
 /* As uid/gid 65534 (a child): bit 0 GetRandom inside a transport worked, bit 1 NV_DefineSpace
  * inside one was refused with TSS_E_FAIL, bit 2 it succeeded (then released). */
 static int
@@ -357,6 +397,7 @@ main(void)
 	session(0);
 	session(1);
 	exclusive();
+	wire();
 	not_owner();
 	return tt_done();
 }
