@@ -19,7 +19,6 @@
 
 #define TPM_PT_BIND 0x02u
 #define TPM_DECRYPT_ERROR 0x21u
-#define TPM_DEFEND_LOCK_RUNNING 0x803u
 #define RK_HINT "create it with 'tpmadm addkey key=rk' (or 'tpmctl addkey rk')"
 
 const char *tcs_crypt_prog = "tcs-crypt";

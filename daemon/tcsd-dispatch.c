@@ -185,7 +185,7 @@ tcsd_dispatch_check_wrapped(TcsdRequest *rq, guint32 tpm_ordinal, gboolean *owne
 	/* every TCSD function that sends this ordinal must be open to the caller */
 	for (guint32 n = 1; n < TCSD_ORD_LAST; n++) {
 		const TcsOrdinal *o = tcs_ordinal_lookup(n);
-		gboolean match = o && !(o->flags & (TCS_ORD_STUB | TCS_ORD_NOTYET)) &&
+		gboolean match = o && !(o->flags & TCS_ORD_STUB) &&
 				 o->tpm_ordinal == tpm_ordinal;
 		guint32 rc;
 
@@ -229,8 +229,6 @@ dispatch(TcsdDaemon *d, TcsdPeer *peer, TcsPacketReader *in, TcsPacketWriter *ou
 		if (!rq.ctx)
 			return TCS_ERR(TCS_E_INVALID_CONTEXTHANDLE);
 	}
-	if (o->flags & TCS_ORD_NOTYET)
-		return TCS_ERR(TSS_E_NOTIMPL);
 	handler = lookup_handler(o->ordinal);
 	if (handler)
 		rc = handler(&rq);

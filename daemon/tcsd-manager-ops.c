@@ -16,15 +16,6 @@
 #include "tcsd-manager-private.h"
 #include "tcsd-ps.h"
 
-/* TPM results the API names (TPM Main Part 2, section 16) */
-#define TPM_CLEAR_DISABLED 0x05u
-#define TPM_INSTALL_DISABLED 0x0bu
-#define TPM_OWNER_SET 0x14u
-#define TPM_AUTH2FAIL 0x1du
-#define TPM_NO_ENDORSEMENT 0x23u
-#define TPM_DEFEND_LOCK_RUNNING 0x803u
-#define TPM_CAP_PROP_OWNER 0x111u
-
 /* the manager's own connection id: never handed to a TCP connection */
 #define TCSD_MANAGER_CONN_ID (G_MAXUINT64 - 1)
 

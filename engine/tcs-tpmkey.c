@@ -23,7 +23,6 @@
 #include "tcs-types.h"
 #include "tcs-uuid.h"
 
-#define TPM_DEFEND_LOCK_RUNNING 0x803u
 
 struct TcsTpmKey {
 	atomic_int refs;

@@ -444,7 +444,7 @@ tcs_client_create_wrap_key(TcsClient *c, uint32_t parent,
 	_cleanup_(tcsc_reply_free) Reply rep = {0};
 	_cleanup_auth_session_ TcsAuthSession s = {0};
 	_cleanup_(tcsc_wbuf_free_secure) TcsWbuf d = {0};
-	uint8_t enc_usage[TCS_SECRET_SIZE], enc_mig[TCS_SECRET_SIZE], digest[TCS_DIGEST_SIZE];
+	uint8_t enc_usage[TCS_SECRET_SIZE], enc_mig[TCS_SECRET_SIZE];
 	const uint8_t *key = NULL;
 	uint32_t key_len = 0;
 	TcsAuthIn auth;
@@ -454,13 +454,11 @@ tcs_client_create_wrap_key(TcsClient *c, uint32_t parent,
 		return rc;
 	if (!tcsc_size_ok(key_info_len) || !key_info || !parent_secret)
 		return -EINVAL;
-	rc = tcs_client_osap(c, TPM_ET_KEYHANDLE, parent, parent_secret, &s);
+	rc = tcsc_osap_begin(c, TPM_ET_KEYHANDLE, parent, parent_secret, &s);
 	if (rc != 0)
 		return rc;
 	/* usage secret under the even nonce, migration secret under the odd one */
-	rc = tcs_auth_session_next_nonce(&s);
-	if (rc == 0)
-		rc = tcs_auth_adip(s.secret, s.nonce_even,
+	rc = tcs_auth_adip(s.secret, s.nonce_even,
 				   usage_secret ? usage_secret : tcs_auth_well_known, enc_usage);
 	if (rc == 0)
 		rc = tcs_auth_adip(s.secret, s.nonce_odd,
@@ -472,14 +470,10 @@ tcs_client_create_wrap_key(TcsClient *c, uint32_t parent,
 		tcs_wbuf_bytes(&d, enc_usage, sizeof(enc_usage));
 		tcs_wbuf_bytes(&d, enc_mig, sizeof(enc_mig));
 		tcs_wbuf_bytes(&d, key_info, key_info_len);
-		rc = tcsc_digest_done(&d, digest);
 	}
-	if (rc == 0)
-		rc = tcs_auth_session_command(&s, digest, false, &auth);
-	if (rc < 0) {
-		(void)tcs_client_terminate_handle(c, s.handle);
+	rc = tcsc_session_authorise(c, &s, rc, &d, &auth);
+	if (rc < 0)
 		return rc;
-	}
 	tcs_packet_put_u32(&w, parent);
 	tcs_packet_put_20(&w, TCSD_TYPE_ENCAUTH, enc_usage);
 	tcs_packet_put_20(&w, TCSD_TYPE_ENCAUTH, enc_mig);
@@ -589,7 +583,7 @@ tcs_client_seal(TcsClient *c, uint32_t key, const uint8_t key_secret[TCS_SECRET_
 	_cleanup_(tcsc_writer_clear) TcsPacketWriter w;
 	_cleanup_auth_session_ TcsAuthSession s = {0};
 	_cleanup_(tcsc_wbuf_free_secure) TcsWbuf d = {0};
-	uint8_t enc_auth[TCS_SECRET_SIZE], digest[TCS_DIGEST_SIZE];
+	uint8_t enc_auth[TCS_SECRET_SIZE];
 	TcsAuthIn auth;
 	int rc = tcsc_start(c, &w);
 
@@ -598,12 +592,10 @@ tcs_client_seal(TcsClient *c, uint32_t key, const uint8_t key_secret[TCS_SECRET_
 	if (!key_secret || !data_secret || !tcsc_size_ok(pcr_info_len) || !tcsc_size_ok(len) ||
 	    (pcr_info_len && !pcr_info) || (len && !data))
 		return -EINVAL;
-	rc = tcs_client_osap(c, TPM_ET_KEYHANDLE, key, key_secret, &s);
+	rc = tcsc_osap_begin(c, TPM_ET_KEYHANDLE, key, key_secret, &s);
 	if (rc != 0)
 		return rc;
-	rc = tcs_auth_session_next_nonce(&s);
-	if (rc == 0)
-		rc = tcs_auth_adip(s.secret, s.nonce_even, data_secret, enc_auth);
+	rc = tcs_auth_adip(s.secret, s.nonce_even, data_secret, enc_auth);
 	if (rc == 0) {
 		tcs_wbuf_init(&d, 0);
 		tcs_wbuf_u32(&d, TPM_ORD_Seal);
@@ -612,14 +604,10 @@ tcs_client_seal(TcsClient *c, uint32_t key, const uint8_t key_secret[TCS_SECRET_
 		tcs_wbuf_bytes(&d, pcr_info, pcr_info_len);
 		tcs_wbuf_u32(&d, (uint32_t)len);
 		tcs_wbuf_bytes(&d, data, len);
-		rc = tcsc_digest_done(&d, digest);
 	}
-	if (rc == 0)
-		rc = tcs_auth_session_command(&s, digest, false, &auth);
-	if (rc < 0) {
-		(void)tcs_client_terminate_handle(c, s.handle);
+	rc = tcsc_session_authorise(c, &s, rc, &d, &auth);
+	if (rc < 0)
 		return rc;
-	}
 	tcs_packet_put_u32(&w, key);
 	tcs_packet_put_20(&w, TCSD_TYPE_ENCAUTH, enc_auth);
 	/* as libtspi: an empty PBYTE is left out, not sent empty */

@@ -16,21 +16,6 @@
 #include "tcs-ordinal.h"
 #include "tcs-types.h"
 
-enum {
-	ORD_AUTHORIZEMIGRATIONKEY = 41,
-	ORD_CREATEMIGRATIONBLOB = 39,
-	ORD_READPUBEK = 50,
-	ORD_OWNERSETDISABLE = 57,
-	ORD_PHYSICALDISABLE = 62,
-	ORD_PHYSICALENABLE = 63,
-	ORD_PHYSICALSETDEACTIVATED = 64,
-	ORD_OWNERREADINTERNALPUB = 100,
-};
-
-#define TPM_PID_ADCP 0x0004u
-#define TPM_PID_OWNER 0x0005u
-#define TPM_KH_OWNER 0x40000001u
-
 static void
 digest_begin(TcsWbuf *d, uint32_t tpm_ordinal)
 {
@@ -117,31 +102,25 @@ tcs_client_change_owner_secret(TcsClient *c, const uint8_t owner[TCS_SECRET_SIZE
 	_cleanup_(tcsc_reply_free) Reply rep = {0};
 	_cleanup_auth_session_ TcsAuthSession s = {0};
 	_cleanup_(tcsc_wbuf_free_secure) TcsWbuf d = {0};
-	uint8_t enc_auth[TCS_SECRET_SIZE], digest[TCS_DIGEST_SIZE];
+	uint8_t enc_auth[TCS_SECRET_SIZE];
 	TcsAuthIn auth;
 	int rc = tcsc_start(c, &w);
 
 	if (rc < 0)
 		return rc;
-	rc = tcs_client_osap(c, TPM_ET_OWNER, TPM_KH_OWNER, owner, &s);
+	rc = tcsc_osap_begin(c, TPM_ET_OWNER, TPM_KH_OWNER, owner, &s);
 	if (rc != 0)
 		return rc;
-	rc = tcs_auth_session_next_nonce(&s);
-	if (rc == 0)
-		rc = tcs_auth_adip(s.secret, s.nonce_even, new_owner, enc_auth);
+	rc = tcs_auth_adip(s.secret, s.nonce_even, new_owner, enc_auth);
 	if (rc == 0) {
 		digest_begin(&d, TPM_ORD_ChangeAuthOwner);
 		tcs_wbuf_u16(&d, TPM_PID_ADCP);
 		tcs_wbuf_bytes(&d, enc_auth, sizeof(enc_auth));
 		tcs_wbuf_u16(&d, TPM_ET_OWNER);
-		rc = tcsc_digest_done(&d, digest);
 	}
-	if (rc == 0)
-		rc = tcs_auth_session_command(&s, digest, false, &auth);
-	if (rc < 0) {
-		(void)tcs_client_terminate_handle(c, s.handle);
+	rc = tcsc_session_authorise(c, &s, rc, &d, &auth);
+	if (rc < 0)
 		return rc;
-	}
 	tcs_packet_put_u16(&w, TPM_PID_ADCP);
 	tcs_packet_put_20(&w, TCSD_TYPE_ENCAUTH, enc_auth);
 	tcs_packet_put_u16(&w, TPM_ET_OWNER);

@@ -14,6 +14,14 @@
 /* TCSD ordinals of table-driven rows, which tcs-ordinal.h does not name. */
 enum {
 	ORD_SEAL = 36,
+	ORD_CREATEMIGRATIONBLOB = 39,
+	ORD_AUTHORIZEMIGRATIONKEY = 41,
+	ORD_READPUBEK = 50,
+	ORD_OWNERSETDISABLE = 57,
+	ORD_PHYSICALDISABLE = 62,
+	ORD_PHYSICALENABLE = 63,
+	ORD_PHYSICALSETDEACTIVATED = 64,
+	ORD_OWNERREADINTERNALPUB = 100,
 	ORD_UNSEAL = 37,
 	ORD_UNBIND = 38,
 	ORD_SIGN = 43,
@@ -63,6 +71,15 @@ int tcsc_authorise_request(TcsClient *c, const uint8_t secret[TCS_SECRET_SIZE], 
 			   TcsAuthSession *s, TcsPacketWriter *w);
 /* Restart d as a reply digest: TPM_SUCCESS, ordinal, then the caller adds the outputs. */
 void tcsc_reply_digest_begin(TcsWbuf *d, uint32_t tpm_ordinal);
+/* OSAP on an entity and the command's odd nonce; the session is ended on failure. */
+int tcsc_osap_begin(TcsClient *c, uint16_t entity_type, uint32_t entity_value,
+		    const uint8_t entity_secret[TCS_SECRET_SIZE], TcsAuthSession *s);
+/*
+ * Authorise the parameters digested in d with s (continueAuthSession false).
+ * rc is the result of the steps so far (ADIP, digest building): on any
+ * failure, then or here, the session is ended and the error returned.
+ */
+int tcsc_session_authorise(TcsClient *c, TcsAuthSession *s, int rc, TcsWbuf *d, TcsAuthIn *ret);
 /* Send w; the reply is one AUTH over one blob, checked against s; a copy in *ret (optional). */
 int tcsc_call_auth_blob(TcsClient *c, uint32_t tcsd_ordinal, uint32_t tpm_ordinal,
 			const TcsPacketWriter *w, TcsAuthSession *s, uint32_t max, uint8_t **ret,

@@ -645,6 +645,34 @@ tcsc_verify_reply(TcsAuthSession *s, TcsWbuf *d, const TcsAuthOut *a)
 }
 
 int
+tcsc_osap_begin(TcsClient *c, uint16_t entity_type, uint32_t entity_value,
+		const uint8_t entity_secret[TCS_SECRET_SIZE], TcsAuthSession *s)
+{
+	int rc = tcs_client_osap(c, entity_type, entity_value, entity_secret, s);
+
+	if (rc != 0)
+		return rc;
+	rc = tcs_auth_session_next_nonce(s);
+	if (rc < 0)
+		(void)tcs_client_terminate_handle(c, s->handle);
+	return rc;
+}
+
+int
+tcsc_session_authorise(TcsClient *c, TcsAuthSession *s, int rc, TcsWbuf *d, TcsAuthIn *ret)
+{
+	uint8_t digest[TCS_DIGEST_SIZE];
+
+	if (rc == 0)
+		rc = tcsc_digest_done(d, digest);
+	if (rc == 0)
+		rc = tcs_auth_session_command(s, digest, false, ret);
+	if (rc < 0)
+		(void)tcs_client_terminate_handle(c, s->handle);
+	return rc;
+}
+
+int
 tcsc_oiap_authorise(TcsClient *c, const uint8_t secret[TCS_SECRET_SIZE],
 	       const uint8_t in_digest[TCS_DIGEST_SIZE], TcsAuthSession *s, TcsAuthIn *ret)
 {

@@ -8,7 +8,6 @@
 
 #define STUB(n, name) [n] = {n, name, TCS_ORD_STUB, 0, NULL, NULL, NULL}
 #define CUSTOM(n, name, fl) [n] = {n, name, TCS_ORD_CUSTOM | (fl), 0, NULL, NULL, NULL}
-#define NOTYET(n, name) [n] = {n, name, TCS_ORD_NOTYET, 0, NULL, NULL, NULL}
 #define TPM(n, name, fl, tord, in, tout, out) [n] = {n, name, (fl), tord, in, tout, out}
 
 static const TcsOrdinal ordinals[TCSD_ORD_LAST] = {

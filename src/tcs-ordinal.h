@@ -81,7 +81,6 @@ enum {
 	TCS_ORD_STUB = 1 << 0,   /* never sent by libtspi; answers TSS_E_FAIL like TrouSerS */
 	TCS_ORD_OWNER = 1 << 1,  /* ownership class: restricted to allowed local users */
 	TCS_ORD_CUSTOM = 1 << 2, /* a hand-written handler in the daemon */
-	TCS_ORD_NOTYET = 1 << 3, /* not implemented yet: answers TSS_E_NOTIMPL */
 };
 
 typedef struct {

@@ -60,26 +60,36 @@ enum {
 	TCS_E_INVALID_KEY = 0x0c5,
 };
 
-/* ---- TPM 1.2 return codes (subset used by tcsd itself) ---- */
+/* ---- TPM 1.2 return codes (the subset tcs names) ---- */
 enum {
 	TPM_SUCCESS = 0,
 	TPM_AUTHFAIL = 0x01,
 	TPM_BADINDEX = 0x02,
 	TPM_BAD_PARAMETER = 0x03,
+	TPM_CLEAR_DISABLED = 0x05,
 	TPM_DEACTIVATED = 0x06,
 	TPM_DISABLED = 0x07,
 	TPM_DISABLED_CMD = 0x08,
 	TPM_FAIL = 0x09,
 	TPM_BAD_ORDINAL = 0x0a,
+	TPM_INSTALL_DISABLED = 0x0b,
 	TPM_INVALID_KEYHANDLE = 0x0c,
 	TPM_NOSPACE = 0x11,
 	TPM_NOSRK = 0x12,
+	TPM_OWNER_SET = 0x14,
 	TPM_RESOURCES = 0x15,
 	TPM_SIZE = 0x17,
+	TPM_AUTH2FAIL = 0x1d,
 	TPM_INVALID_AUTHHANDLE = 0x22,
+	TPM_NO_ENDORSEMENT = 0x23,
 	TPM_BAD_PRESENCE = 0x2d,
 	TPM_RETRY = 0x800,
+	TPM_DEFEND_LOCK_RUNNING = 0x803,
 };
+
+/* TPM_PROTOCOL_ID */
+#define TPM_PID_ADCP 0x0004u
+#define TPM_PID_OWNER 0x0005u
 
 /* ---- TPM 1.2 command tags ---- */
 #define TPM_TAG_RQU_COMMAND 0x00C1u
@@ -224,6 +234,7 @@ enum {
 #define TPM_CAP_PROP_AUTHSESS 0x10au /* free auth session slots */
 #define TPM_CAP_PROP_CONTEXT 0x112u /* free saved-context entries */
 #define TPM_CAP_PROP_MAX_KEYS 0x110u
+#define TPM_CAP_PROP_OWNER 0x111u
 #define TPM_CAP_FLAG_PERMANENT 0x108u
 #define TPM_CAP_FLAG_VOLATILE 0x109u
 

@@ -118,7 +118,7 @@ static bool
 reply_matches(const TcsOrdinal *o, const Built *b, const TcsTraceRecord *t,
 	      const TcsTraceRecord *rec, bool *prefix_only, GString *why)
 {
-	bool prefix = o->flags & (TCS_ORD_CUSTOM | TCS_ORD_NOTYET);
+	bool prefix = o->flags & TCS_ORD_CUSTOM;
 	TcsPacketWriter w;
 	TcsPacketReader want;
 	uint8_t *out = NULL;
