@@ -563,8 +563,9 @@ algorithm_name(guint32 a)
 	}
 }
 
+/* below: the ancestor's descendants (worked out once per call), NULL without that criterion */
 static gboolean
-key_matches(const TcsPs *ps, const TcsPsKey *pk, const TcsdKeyCriteria *cr)
+key_matches(const TcsPsKey *pk, const TcsdKeyCriteria *cr, GArray *below)
 {
 	_cleanup_key_ TcsKey k = {0};
 
@@ -578,12 +579,11 @@ key_matches(const TcsPs *ps, const TcsPsKey *pk, const TcsdKeyCriteria *cr)
 	}
 	if (cr->has_parent && !tcs_uuid_equal(&pk->parent_uuid, &cr->parent))
 		return FALSE;
-	if (cr->has_ancestor) {
-		g_autoptr(GArray) desc = tcsd_manager_descendants(ps, &cr->ancestor);
+	if (below) {
 		gboolean found = FALSE;
 
-		for (guint i = 0; i < desc->len && !found; i++)
-			found = tcs_uuid_equal(&g_array_index(desc, TcsUuid, i), &pk->uuid);
+		for (guint i = 0; i < below->len && !found; i++)
+			found = tcs_uuid_equal(&g_array_index(below, TcsUuid, i), &pk->uuid);
 		if (!found)
 			return FALSE;
 	}
@@ -621,16 +621,19 @@ check_criteria_keys(const TcsPs *ps, const TcsdKeyCriteria *cr, GError **error)
 static void
 list_keys(TcsdDaemon *d, TcsdOp *op)
 {
+	g_autoptr(GArray) below = NULL;
 	GVariantBuilder b;
 	char u[TCS_UUID_STRING_SIZE], p[TCS_UUID_STRING_SIZE];
 
 	if (!check_criteria_keys(&d->ps, &op->criteria, &op->error))
 		return;
+	if (op->criteria.has_ancestor)
+		below = tcsd_manager_descendants(&d->ps, &op->criteria.ancestor);
 	g_variant_builder_init(&b, G_VARIANT_TYPE("a(ss)"));
 	for (size_t i = 0; i < d->ps.n_keys; i++) {
 		const TcsPsKey *pk = &d->ps.keys[i];
 
-		if (key_matches(&d->ps, pk, &op->criteria))
+		if (key_matches(pk, &op->criteria, below))
 			g_variant_builder_add(&b, "(ss)", tcs_uuid_to_string(&pk->uuid, u),
 					      tcs_uuid_to_string(&pk->parent_uuid, p));
 	}
@@ -757,6 +760,7 @@ is_fixed_key(const TcsUuid *u)
 static void
 delete_keys(TcsdDaemon *d, TcsdOp *op)
 {
+	g_autoptr(GArray) below = NULL;
 	g_autoptr(GArray) doomed = g_array_new(FALSE, FALSE, sizeof(TcsUuid));
 	GVariantBuilder b;
 	TcsPs next = {0};
@@ -764,10 +768,12 @@ delete_keys(TcsdDaemon *d, TcsdOp *op)
 
 	if (!check_criteria_keys(&d->ps, &op->criteria, &op->error))
 		return;
+	if (op->criteria.has_ancestor)
+		below = tcsd_manager_descendants(&d->ps, &op->criteria.ancestor);
 	for (size_t i = 0; i < d->ps.n_keys; i++) {
 		const TcsPsKey *pk = &d->ps.keys[i];
 
-		if (!is_fixed_key(&pk->uuid) && key_matches(&d->ps, pk, &op->criteria))
+		if (!is_fixed_key(&pk->uuid) && key_matches(pk, &op->criteria, below))
 			g_array_append_val(doomed, pk->uuid);
 	}
 	/* a key whose descendants stay behind would orphan them */
