@@ -66,18 +66,75 @@ ensure_dir(const char *path, uid_t uid, gid_t gid, GError **error)
 }
 
 /*
+ * Only root and the service user may be able to write where we chown: anyone
+ * else could swap names under us between our checks.
+ */
+static gboolean
+check_ps_dir(const char *path, const struct passwd *pw, GError **error)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	struct stat st;
+
+	if (stat(dir, &st) < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot stat %s: %s",
+			    dir, g_strerror(errno));
+		return FALSE;
+	}
+	if ((st.st_uid != 0 && st.st_uid != pw->pw_uid) || (st.st_mode & S_IWOTH) ||
+	    ((st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != pw->pw_gid)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+			    "refusing to hand %s to user %s: its directory %s (owner uid %u, "
+			    "mode %04o) is writable by other users; make it owned by root or %s "
+			    "and not group/world-writable",
+			    path, pw->pw_name, dir, (unsigned)st.st_uid,
+			    (unsigned)(st.st_mode & 07777), pw->pw_name);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/*
  * TrouSerS creates system.data as root:root 0600 although it runs as tss;
- * hand an existing store to the service user so its keys keep working.
+ * hand an existing store to the service user so its keys keep working. Only a
+ * root-owned regular file with a single link is handed over: a hard link the
+ * service user planted to another root file (CVE-2020-24330) is refused.
  */
 static gboolean
 adopt_ps_file(const char *path, const struct passwd *pw, GError **error)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	const char *why = NULL;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (fd < 0 && errno == ENOENT)
 		return TRUE; /* created later, by the service user */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid != pw->pw_uid) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "cannot open %s: %s",
+			    path, g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return FALSE;
+	}
+	if (!S_ISREG(st.st_mode))
+		why = "it is not a regular file";
+	else if (st.st_uid == pw->pw_uid)
+		why = NULL; /* already ours: nothing to change */
+	else if (st.st_uid != 0)
+		why = "it belongs to neither root nor the service user";
+	else if (st.st_nlink != 1)
+		why = "it has more than one hard link";
+	if (why != NULL) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+			    "refusing to use system_ps_file %s (owner uid %u, %u links): %s", path,
+			    (unsigned)st.st_uid, (unsigned)st.st_nlink, why);
+		close(fd);
+		return FALSE;
+	}
+	if (st.st_uid != pw->pw_uid) {
+		if (!check_ps_dir(path, pw, error)) {
+			close(fd);
+			return FALSE;
+		}
 		if (fchown(fd, pw->pw_uid, pw->pw_gid) < 0 || fchmod(fd, 0600) < 0) {
 			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
 				    "cannot hand %s to user %s: %s", path, pw->pw_name,
