@@ -4,6 +4,7 @@
 #include "tcsd-config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <string.h>
@@ -507,6 +508,49 @@ tcsd_config_load_data(TcsdConfig *c, const char *data, gsize len, const char *or
 	return TRUE;
 }
 
+/* a tcsd.conf is a few hundred bytes; anything this large is not one */
+#define TCSD_CONFIG_MAX_SIZE (1024 * 1024)
+
+/*
+ * Not g_file_get_contents(): its messages quote the path with the locale's
+ * quotation marks, which the C locale turns into '?'. G_FILE_ERROR codes.
+ */
+static gboolean
+read_config_file(const char *path, char **data, gsize *len, GError **error)
+{
+	g_autoptr(GString) text = g_string_new(NULL);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int errsv = 0;
+
+	if (fd < 0)
+		errsv = errno;
+	while (fd >= 0 && errsv == 0) {
+		char buf[4096];
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			errsv = errno;
+		else if (n == 0)
+			break;
+		else if (text->len + (gsize)n > TCSD_CONFIG_MAX_SIZE)
+			errsv = EFBIG;
+		else
+			g_string_append_len(text, buf, n);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (errsv != 0) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errsv),
+			    "cannot read configuration file %s: %s", path, g_strerror(errsv));
+		return FALSE;
+	}
+	*len = text->len;
+	*data = g_string_free(g_steal_pointer(&text), FALSE);
+	return TRUE;
+}
+
 gboolean
 tcsd_config_load(TcsdConfig *c, const char *path, GError **error)
 {
@@ -515,7 +559,7 @@ tcsd_config_load(TcsdConfig *c, const char *path, GError **error)
 	gsize len = 0;
 
 	if (path == NULL) {
-		if (!g_file_get_contents(TCSD_CONFIG_DEFAULT_PATH, &data, &len, &local_error)) {
+		if (!read_config_file(TCSD_CONFIG_DEFAULT_PATH, &data, &len, &local_error)) {
 			if (g_error_matches(local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
 				g_debug("no %s, using defaults", TCSD_CONFIG_DEFAULT_PATH);
 				return TRUE;
@@ -524,7 +568,7 @@ tcsd_config_load(TcsdConfig *c, const char *path, GError **error)
 			return FALSE;
 		}
 		path = TCSD_CONFIG_DEFAULT_PATH;
-	} else if (!g_file_get_contents(path, &data, &len, error)) {
+	} else if (!read_config_file(path, &data, &len, error)) {
 		return FALSE;
 	}
 	return tcsd_config_load_data(c, data, len, path, error);

@@ -346,6 +346,9 @@ test_load_file(void)
 	missing = g_strconcat(path, ".missing", NULL);
 	g_assert_false(tcsd_config_load(c, missing, &error));
 	g_assert_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+	/* plain ASCII: GLib's own message quotes the path with locale-dependent marks */
+	g_assert_true(g_str_has_prefix(error->message, "cannot read configuration file "));
+	g_assert_true(g_str_has_suffix(error->message, ".missing: No such file or directory"));
 	g_clear_error(&error);
 	g_unlink(path);
 
