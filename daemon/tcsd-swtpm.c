@@ -4,8 +4,8 @@
 #include "tcsd-swtpm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gio/gio.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -22,7 +22,6 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(TcsWbuf, tcs_wbuf_free)
 #define TCSD_SWTPM_SETUP_TIMEOUT_MS (60 * 1000)
 #define TCSD_SWTPM_START_TIMEOUT_MS (10 * 1000)
 #define TCSD_SWTPM_STOP_TIMEOUT_MS (5 * 1000)
-#define TCSD_SWTPM_SPAWN_ATTEMPTS 3
 
 /* names inside state_dir; swtpm runs there, so its arguments never carry state_dir itself */
 #define SWTPM_TPM_DIR "tpm"
@@ -34,7 +33,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(TcsWbuf, tcs_wbuf_free)
 struct _TcsdSwtpm {
 	char *state_dir;
 	char *tpm_dir;
-	gboolean use_tcp; /* socket paths too long for sockaddr_un */
+	int dir_fd; /* state_dir, for socket paths too long for sockaddr_un */
 	GSubprocess *proc;
 	GPid pid;
 	TcsdTpmEndpoint data;
@@ -142,37 +141,13 @@ swtpm_manufacture(TcsdSwtpm *s, GError **error)
 	return TRUE;
 }
 
-/* Two distinct free loopback ports; swtpm binds them a moment later (callers retry on a race). */
-static gboolean
-pick_free_ports(guint16 *data_port, guint16 *ctrl_port, GError **error)
-{
-	int fds[2] = {-1, -1};
-	guint16 ports[2] = {0, 0};
-	gboolean ok = TRUE;
-
-	for (gsize i = 0; i < G_N_ELEMENTS(fds) && ok; i++) {
-		struct sockaddr_in sa = {.sin_family = AF_INET,
-					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-		socklen_t len = sizeof(sa);
-
-		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		ok = fds[i] >= 0 && bind(fds[i], (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-		     getsockname(fds[i], (struct sockaddr *)&sa, &len) == 0;
-		if (ok)
-			ports[i] = ntohs(sa.sin_port);
-		else
-			g_set_error(error, TCSD_TPM_DEVICE_ERROR, TCSD_TPM_DEVICE_ERROR_FAILED,
-				    "cannot find a free loopback port: %s", g_strerror(errno));
-	}
-	for (gsize i = 0; i < G_N_ELEMENTS(fds); i++) {
-		if (fds[i] >= 0)
-			close(fds[i]);
-	}
-	*data_port = ports[0];
-	*ctrl_port = ports[1];
-	return ok;
-}
-
+/*
+ * swtpm runs in state_dir and binds relative names there, whatever its length.
+ * When the absolute paths do not fit in sun_path, tcsd reaches them through
+ * its own descriptor of the directory (/proc/self/fd/N/NAME), which keeps the
+ * sockets in the private state_dir. Never loopback TCP: anyone on the host
+ * could connect to it and send control commands such as CMD_SHUTDOWN.
+ */
 static gboolean
 swtpm_choose_endpoints(TcsdSwtpm *s, GError **error)
 {
@@ -182,18 +157,23 @@ swtpm_choose_endpoints(TcsdSwtpm *s, GError **error)
 
 	tcsd_tpm_endpoint_clear(&s->data);
 	tcsd_tpm_endpoint_clear(&s->ctrl);
-	if (strlen(data_path) < sizeof(sa.sun_path) && strlen(ctrl_path) < sizeof(sa.sun_path)) {
-		s->data.path = g_steal_pointer(&data_path);
-		s->ctrl.path = g_steal_pointer(&ctrl_path);
-		return TRUE;
+	if (strlen(data_path) >= sizeof(sa.sun_path) || strlen(ctrl_path) >= sizeof(sa.sun_path)) {
+		s->dir_fd = open(s->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (s->dir_fd < 0) {
+			g_set_error(error, TCSD_TPM_DEVICE_ERROR, TCSD_TPM_DEVICE_ERROR_FAILED,
+				    "cannot open %s: %s", s->state_dir, g_strerror(errno));
+			return FALSE;
+		}
+		g_free(data_path);
+		g_free(ctrl_path);
+		data_path = g_strdup_printf("/proc/self/fd/%d/" SWTPM_DATA_SOCKET, s->dir_fd);
+		ctrl_path = g_strdup_printf("/proc/self/fd/%d/" SWTPM_CTRL_SOCKET, s->dir_fd);
+		g_debug("%s is too long for unix socket paths, reaching swtpm through %s",
+			s->state_dir, data_path);
 	}
-	if (!s->use_tcp)
-		g_message("%s is too long for unix sockets, swtpm listens on loopback TCP",
-		       s->state_dir);
-	s->use_tcp = TRUE;
-	s->data.host = g_strdup("127.0.0.1");
-	s->ctrl.host = g_strdup("127.0.0.1");
-	return pick_free_ports(&s->data.port, &s->ctrl.port, error);
+	s->data.path = g_steal_pointer(&data_path);
+	s->ctrl.path = g_steal_pointer(&ctrl_path);
+	return TRUE;
 }
 
 /*
@@ -206,8 +186,6 @@ swtpm_stop_stale(TcsdSwtpm *s)
 	g_autoptr(GError) error = NULL;
 	guint32 result = 0;
 
-	if (s->use_tcp)
-		return;
 	if (g_file_test(s->ctrl.path, G_FILE_TEST_EXISTS) &&
 	    tcsd_swtpm_ctrl_command(&s->ctrl, TCSD_SWTPM_CMD_SHUTDOWN, NULL, 0, 1000, &result,
 				    &error)) {
@@ -245,19 +223,12 @@ swtpm_spawn(TcsdSwtpm *s, GError **error)
 	g_ptr_array_add(argv, g_strdup("socket"));
 	g_ptr_array_add(argv, g_strdup("--tpmstate"));
 	g_ptr_array_add(argv, g_strdup("dir=" SWTPM_TPM_DIR ",mode=0600"));
-	if (s->use_tcp) {
-		g_ptr_array_add(argv, g_strdup("--server"));
-		g_ptr_array_add(argv, g_strdup_printf("type=tcp,port=%u,bindaddr=127.0.0.1",
-						      s->data.port));
-		g_ptr_array_add(argv, g_strdup("--ctrl"));
-		g_ptr_array_add(argv, g_strdup_printf("type=tcp,port=%u,bindaddr=127.0.0.1",
-						      s->ctrl.port));
-	} else {
-		g_ptr_array_add(argv, g_strdup("--server"));
-		g_ptr_array_add(argv, g_strdup("type=unixio,path=" SWTPM_DATA_SOCKET ",mode=0600"));
-		g_ptr_array_add(argv, g_strdup("--ctrl"));
-		g_ptr_array_add(argv, g_strdup("type=unixio,path=" SWTPM_CTRL_SOCKET ",mode=0600"));
-	}
+	/* relative to state_dir, swtpm's working directory: no length limit, not reachable
+	 * by other users (state_dir is private to the service user) */
+	g_ptr_array_add(argv, g_strdup("--server"));
+	g_ptr_array_add(argv, g_strdup("type=unixio,path=" SWTPM_DATA_SOCKET ",mode=0600"));
+	g_ptr_array_add(argv, g_strdup("--ctrl"));
+	g_ptr_array_add(argv, g_strdup("type=unixio,path=" SWTPM_CTRL_SOCKET ",mode=0600"));
 	/* no startup flag: tcsd_tpm_device_power_on() plays the BIOS */
 	g_ptr_array_add(argv, g_strdup("--flags"));
 	g_ptr_array_add(argv, g_strdup("not-need-init"));
@@ -343,6 +314,7 @@ tcsd_swtpm_start(const char *state_dir, GError **error)
 {
 	g_autoptr(TcsdSwtpm) s = g_new0(TcsdSwtpm, 1);
 
+	s->dir_fd = -1;
 	s->state_dir = g_strdup(state_dir);
 	s->tpm_dir = g_build_filename(state_dir, SWTPM_TPM_DIR, NULL);
 	if (g_mkdir_with_parents(s->tpm_dir, 0700) < 0) {
@@ -352,27 +324,11 @@ tcsd_swtpm_start(const char *state_dir, GError **error)
 	}
 	if (!swtpm_manufacture(s, error))
 		return NULL;
-	for (guint attempt = 1;; attempt++) {
-		g_autoptr(GError) local_error = NULL;
-
-		if (!swtpm_choose_endpoints(s, error))
-			return NULL;
-		if (attempt == 1)
-			swtpm_stop_stale(s);
-		if (!swtpm_spawn(s, error))
-			return NULL;
-		if (swtpm_wait_ready(s, &local_error))
-			break;
-		/* on TCP someone may have taken the ports we picked; try others */
-		if (!s->use_tcp || attempt == TCSD_SWTPM_SPAWN_ATTEMPTS) {
-			g_propagate_error(error, g_steal_pointer(&local_error));
-			return NULL;
-		}
-		g_debug("%s, retrying on other ports", local_error->message);
-		if (g_subprocess_get_identifier(s->proc) != NULL)
-			swtpm_stop(s);
-		g_clear_object(&s->proc);
-	}
+	if (!swtpm_choose_endpoints(s, error))
+		return NULL;
+	swtpm_stop_stale(s);
+	if (!swtpm_spawn(s, error) || !swtpm_wait_ready(s, error))
+		return NULL;
 	g_debug("swtpm (pid %d) serves %s", s->pid, s->tpm_dir);
 	return g_steal_pointer(&s);
 }
@@ -412,6 +368,8 @@ tcsd_swtpm_free(TcsdSwtpm *s)
 	}
 	tcsd_tpm_endpoint_clear(&s->data);
 	tcsd_tpm_endpoint_clear(&s->ctrl);
+	if (s->dir_fd >= 0)
+		close(s->dir_fd);
 	g_free(s->state_dir);
 	g_free(s->tpm_dir);
 	g_free(s);

@@ -17,8 +17,9 @@ typedef struct _TcsdSwtpm TcsdSwtpm;
 
 /*
  * Manufacture the TPM on first use (swtpm_setup --createek), start swtpm on
- * unix sockets in state_dir (TCP loopback when the paths are too long) and
- * wait until it accepts. The child gets SIGTERM if the calling thread dies.
+ * unix sockets in state_dir (mode 0600; reached through a descriptor of
+ * state_dir when the paths are too long, never over TCP) and wait until it
+ * accepts. The child gets SIGTERM if the calling thread dies.
  */
 TcsdSwtpm *tcsd_swtpm_start(const char *state_dir, GError **error);
 const TcsdTpmEndpoint *tcsd_swtpm_get_data_endpoint(TcsdSwtpm *s);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * TPM transports against real swtpm (TPM 1.2) instances: the embedded swtpm
- * (unix sockets, and the TCP fallback for long state paths) and an external
+ * (unix sockets, also for state paths longer than sun_path) and an external
  * swtpm on tcp:127.0.0.1:PORT. Also framing and timeout checks against fake
  * TPMs, which need no swtpm.
  */
@@ -237,7 +237,7 @@ test_embedded_long_path(void)
 		return;
 	base = g_dir_make_tmp("tcsd-swtpm-XXXXXX", &error);
 	g_assert_no_error(error);
-	/* longer than sockaddr_un.sun_path: swtpm must fall back to loopback TCP */
+	/* longer than sockaddr_un.sun_path: still unix sockets in dir, never loopback TCP */
 	dir = g_build_filename(base, "a-rather-long-directory-name-to-push-the-socket-path",
 			       "beyond-the-one-hundred-and-eight-bytes-of-sun-path", NULL);
 	sock = g_build_filename(dir, "swtpm.sock", NULL);
@@ -246,7 +246,18 @@ test_embedded_long_path(void)
 	g_assert_no_error(error);
 	g_assert_nonnull(d);
 	pid = tcsd_tpm_device_get_swtpm_pid(d);
+	g_assert_true(g_file_test(sock, G_FILE_TEST_EXISTS));
+	g_assert_true(tcsd_tpm_device_power_on(d, &error));
+	g_assert_no_error(error);
+	check_tpm(d);
+	tcsd_tpm_device_free(d);
+	g_assert_true(pid_is_gone(pid));
 	g_assert_false(g_file_test(sock, G_FILE_TEST_EXISTS));
+
+	/* a second start finds the state and the stale-socket check works there too */
+	d = tcsd_tpm_device_open("swtpm", dir, &error);
+	g_assert_no_error(error);
+	pid = tcsd_tpm_device_get_swtpm_pid(d);
 	g_assert_true(tcsd_tpm_device_power_on(d, &error));
 	g_assert_no_error(error);
 	check_tpm(d);
