@@ -8,7 +8,8 @@
  * LOADMANUFACTURERMAINTENANCEPUB, READMANUFACTURERMAINTENANCEPUB,
  * CREATEREVOCABLEENDORSEMENTKEYPAIR, REVOKEENDORSEMENTKEYPAIR.
  *
- *   audit: GetRandom alone is audited (Tspi_SetAttribUint32 ORDINAL_AUDIT_STATUS);
+ *   audit: straight after a first unsigned digest (default audit set), a
+ *     signed one (issue 11 item 8b); then GetRandom alone is audited (Tspi_SetAttribUint32 ORDINAL_AUDIT_STATUS);
  *     after one GetRandom the digest is the SHA-1 chain computed here from the
  *     previous digest, the random bytes and the audit counter; the signed
  *     digest is the same and OpenSSL verifies its signature; closeAudit with a
@@ -103,6 +104,35 @@ validation_verifies(TSS_HCONTEXT ctx, TSS_HKEY key, const TSS_VALIDATION *v)
 			       v->ulValidationDataLength);
 	free(mod);
 	return ok;
+}
+
+/*
+ * Issue 11 item 8b: straight after a first unsigned GetAuditDigest, with the
+ * TPM's default audit set, a digest signed by a key with a usage secret.
+ */
+static void
+test_audit_signed_first(TSS_HCONTEXT ctx, TSS_HTPM tpm, TSS_HKEY signer)
+{
+	TSS_VALIDATION v = {0};
+	TPM_COUNTER_VALUE cv = {0}, cvs = {0};
+	BYTE nonce[20], first[20], *digest = NULL;
+	UINT32 digest_len = 0, nord = 0, *ords = NULL;
+	TSS_RESULT rc;
+
+	rc = Tspi_TPM_GetAuditDigest(tpm, 0, FALSE, &digest_len, &digest, &cv, NULL, &nord, &ords);
+	if (!tt_rc(rc, 0, "first Tspi_TPM_GetAuditDigest, unsigned (%u audited ordinals)", nord) ||
+	    digest_len != 20)
+		return;
+	memcpy(first, digest, 20);
+	tt_random(nonce, sizeof(nonce));
+	v.ulExternalDataLength = sizeof(nonce);
+	v.rgbExternalData = nonce;
+	rc = Tspi_TPM_GetAuditDigest(tpm, signer, FALSE, &digest_len, &digest, &cvs, &v, &nord,
+				     &ords);
+	tt_rc(rc, 0, "then Tspi_TPM_GetAuditDigest signed by a 2048-bit key with a usage secret");
+	tt_ok(rc == 0 && validation_verifies(ctx, signer, &v),
+	      "OpenSSL verifies that signed audit digest");
+	tt_ok(rc == 0 && cvs.counter == cv.counter, "the same audit counter (%u)", cv.counter);
 }
 
 static void
@@ -335,6 +365,7 @@ main(void)
 			   TSS_KEY_NOT_MIGRATABLE | TSS_KEY_AUTHORIZATION, "signer", 1, &signer);
 	if (!tt_rc(rc, 0, "a signing key with a usage secret"))
 		return tt_done();
+	test_audit_signed_first(ctx, tpm, signer);
 	test_audit(ctx, tpm, signer);
 	test_dir_ticks(ctx, tpm, signer);
 	test_nv_auth(ctx);
