@@ -17,6 +17,8 @@
  * "foreign" RSA keys that OpenSSL 3 runs through its legacy code, which is
  * what libssl and the apps need.
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -173,6 +175,8 @@ rsa_priv_enc(int flen, const unsigned char *from, unsigned char *to, RSA *rsa, i
 	if (padding == RSA_NO_PADDING) {
 		/* what OpenSSL sends for RSA-PSS (it pads in software, then wants raw RSA) */
 		raise_err(R_NO_PSS, TCS_TPMKEY_NO_PSS);
+		/* also where stunnel and other quiet applications show it */
+		fprintf(stderr, "tpm engine: %s\n", TCS_TPMKEY_NO_PSS);
 		return -1;
 	}
 	if (padding != RSA_PKCS1_PADDING) {

@@ -82,8 +82,16 @@ int tcs_tpmkey_sign(TcsTpmKey *k, const uint8_t *tbs, size_t tbs_len, uint8_t *s
 int tcs_tpmkey_decrypt(TcsTpmKey *k, const uint8_t *in, size_t in_len, uint8_t *out,
 		       size_t *out_len, char err[TCS_TPMKEY_ERR_SIZE]);
 
-/* Why a TPM 1.2 key refuses RSA-PSS, for both front ends. */
+/*
+ * Why a TPM 1.2 key refuses RSA-PSS, for both front ends: the exact settings
+ * that avoid it (docs/examples, installed to TCS_EXAMPLESDIR). Under OpenSSL's
+ * 1024-byte limit for error data.
+ */
 #define TCS_TPMKEY_NO_PSS                                                                          \
-	"TPM 1.2 keys cannot make RSA-PSS signatures (TPM_Sign pads PKCS#1 v1.5 itself); "        \
-	"TLS 1.3 requires RSA-PSS: use TLS 1.2 with PKCS#1 v1.5 signature algorithms "            \
-	"(e.g. -sigalgs RSA+SHA256)"
+	"TPM 1.2 keys cannot make RSA-PSS signatures (TPM_Sign pads PKCS#1 v1.5 itself), which "  \
+	"TLS 1.3 requires and OpenSSL 3 prefers in TLS 1.2: limit this side to TLS 1.2 with "     \
+	"PKCS#1 v1.5 signature algorithms. openssl: -tls1_2 -sigalgs RSA+SHA256:RSA+SHA384 "     \
+	"(a server verifying TPM-keyed clients also -client_sigalgs RSA+SHA256:RSA+SHA384), or " \
+	"in openssl.cnf's system_default section MaxProtocol = TLSv1.2 and "                      \
+	"SignatureAlgorithms = RSA+SHA256:RSA+SHA384; stunnel: sslVersionMax = TLSv1.2 and "      \
+	"config = SignatureAlgorithms:RSA+SHA256:RSA+SHA384. Working examples: " TCS_EXAMPLESDIR
