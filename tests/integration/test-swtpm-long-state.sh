@@ -53,7 +53,8 @@ PIDS=" $PID $(ps -o pid= --ppid "$PID" | tr -d ' ' | tr '\n' ' ') "
 SWTPM_PID=
 for p in $PIDS; do [ "$(cat /proc/"$p"/comm 2>/dev/null)" = swtpm ] && SWTPM_PID=$p; done
 check "tcsd started swtpm (pid ${SWTPM_PID:-none})" [ -n "$SWTPM_PID" ]
-LISTEN=$(ss -Hltnp | grep -E "pid=($(echo $PIDS | tr ' ' '|'))," || true)
+PID_RE=$(echo "$PIDS" | xargs | tr ' ' '|')
+LISTEN=$(ss -Hltnp | grep -E "pid=($PID_RE)," || true)
 echo "$LISTEN" | sed 's/^/# /'
 EXTRA=$(echo "$LISTEN" | grep -v ":$TCSD_PORT " | grep . || true)
 check "no TCP listener of tcsd/swtpm besides port $TCSD_PORT" [ -z "$EXTRA" ]
