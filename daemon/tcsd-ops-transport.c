@@ -23,7 +23,6 @@
 #include "tcsd-sessions.h"
 #include "tcsd-tpm.h"
 
-#define TPM_KH_TRANSPORT 0x40000007u
 #define TPM_TRANSPORT_ENCRYPT 0x00000001u
 #define TPM_TRANSPORT_EXCLUSIVE 0x00000004u
 #define TSS_TCSATTRIB_TRANSPORT_EXCLUSIVE 0x00000001u

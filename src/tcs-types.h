@@ -211,6 +211,7 @@ enum {
 /* ---- TPM handles and resource types ---- */
 #define TPM_KH_SRK 0x40000000u
 #define TPM_KH_OWNER 0x40000001u
+#define TPM_KH_TRANSPORT 0x40000003u /* EstablishTransport without an encryption key */
 #define TPM_KH_EK 0x40000006u
 #define TPM_RT_KEY 0x00000001u
 #define TPM_RT_AUTH 0x00000002u
