@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "tcsd-random.h"
 #include "tcsd-context.h"
 
 #include "tcs-types.h"
@@ -39,8 +40,8 @@ new_handle(TcsdDaemon *d)
 	guint32 h;
 
 	do {
-		h = g_random_int();
-	} while (h == 0 || g_hash_table_contains(d->contexts, GUINT_TO_POINTER(h)));
+		h = tcsd_random_handle();
+	} while (g_hash_table_contains(d->contexts, GUINT_TO_POINTER(h)));
 	return h;
 }
 

@@ -39,6 +39,7 @@ static const struct {
 	{29, tcsd_op_terminate_handle},
 	{31, tcsd_op_extend},
 	{32, tcsd_op_pcr_read},
+	{46, tcsd_op_get_capability},
 	{66, tcsd_op_physical_presence},
 	{86, tcsd_op_get_credential},
 	{92, tcsd_op_establish_transport},
@@ -160,22 +161,11 @@ check_access(TcsdDaemon *d, TcsdPeer *peer, const TcsOrdinal *o)
 	return 0;
 }
 
-/* TCSD functions whose work is a TPM ordinal that has no row of its own. */
-static const struct {
-	guint32 tpm_ordinal, tcsd_ordinal;
-} custom_rows[] = {
-	{TPM_ORD_OIAP, TCSD_ORD_OIAP},
-	{TPM_ORD_OSAP, TCSD_ORD_OSAP},
-	{TPM_ORD_DSAP, TCSD_ORD_DSAP},
-	{TPM_ORD_LoadKey2, TCSD_ORD_LOADKEYBYBLOB},
-	{TPM_ORD_EvictKey, TCSD_ORD_EVICTKEY},
-	{TPM_ORD_FlushSpecific, TCSD_ORD_FLUSHSPECIFIC},
-	{TPM_ORD_Terminate_Handle, TCSD_ORD_TERMINATEHANDLE},
-};
-
 guint32
 tcsd_dispatch_check_wrapped(TcsdRequest *rq, guint32 tpm_ordinal, gboolean *owner_class)
 {
+	const TcsOrdinal *o;
+	guint32 cursor = 0;
 	gboolean known = FALSE;
 
 	*owner_class = FALSE;
@@ -183,22 +173,13 @@ tcsd_dispatch_check_wrapped(TcsdRequest *rq, guint32 tpm_ordinal, gboolean *owne
 	if (tpm_ordinal == TPM_ORD_TakeOwnership || tpm_ordinal == TSC_ORD_PhysicalPresence)
 		return TCS_ERR(TSS_E_NOTIMPL);
 	/* every TCSD function that sends this ordinal must be open to the caller */
-	for (guint32 n = 1; n < TCSD_ORD_LAST; n++) {
-		const TcsOrdinal *o = tcs_ordinal_lookup(n);
-		gboolean match = o && !(o->flags & TCS_ORD_STUB) &&
-				 o->tpm_ordinal == tpm_ordinal;
-		guint32 rc;
+	while ((o = tcs_ordinal_next_for_tpm(tpm_ordinal, &cursor))) {
+		guint32 rc = check_access(rq->d, rq->peer, o);
 
-		for (gsize i = 0; o && !match && i < G_N_ELEMENTS(custom_rows); i++)
-			match = custom_rows[i].tpm_ordinal == tpm_ordinal &&
-				custom_rows[i].tcsd_ordinal == n;
-		if (!match)
-			continue;
-		known = TRUE;
-		*owner_class |= (o->flags & TCS_ORD_OWNER) != 0;
-		rc = check_access(rq->d, rq->peer, o);
 		if (rc)
 			return rc;
+		known = TRUE;
+		*owner_class |= (o->flags & TCS_ORD_OWNER) != 0;
 	}
 	if (!known) {
 		g_message("refused TPM ordinal 0x%x inside a transport session from %s",

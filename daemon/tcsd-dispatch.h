@@ -10,10 +10,6 @@
 #include "tcsd-context.h"
 #include "tcsd-daemon.h"
 
-#ifndef TPM_ORD_Terminate_Handle
-#define TPM_ORD_Terminate_Handle 0x96u
-#endif
-
 typedef struct {
 	TcsdDaemon *d;
 	TcsdPeer *peer;
@@ -62,6 +58,8 @@ guint32 tcsd_op_make_identity(TcsdRequest *rq);
 guint32 tcsd_op_physical_presence(TcsdRequest *rq);
 guint32 tcsd_op_extend(TcsdRequest *rq);
 guint32 tcsd_op_pcr_read(TcsdRequest *rq);
+/* TPM_GetCapability; the areas naming TPM handles answer with the caller's own. */
+guint32 tcsd_op_get_capability(TcsdRequest *rq);
 guint32 tcsd_op_log_pcr_event(TcsdRequest *rq);
 guint32 tcsd_op_get_pcr_event(TcsdRequest *rq);
 guint32 tcsd_op_get_pcr_event_by_pcr(TcsdRequest *rq);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "tcsd-random.h"
 #include "tcsd-keys.h"
 
 #include "tcs-buf.h"
@@ -208,8 +209,8 @@ new_tcs_handle(TcsdKeyCache *c)
 	guint32 h;
 
 	do {
-		h = g_random_int();
-	} while (h == 0 || tcsd_keys_is_reserved(h) || lookup(c, h));
+		h = tcsd_random_handle();
+	} while (lookup(c, h));
 	return h;
 }
 

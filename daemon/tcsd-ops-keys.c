@@ -268,7 +268,13 @@ tcsd_op_flush_specific(TcsdRequest *rq)
 		tcsd_sessions_close(rq->d->sessions, handle);
 		return 0;
 	default:
-		/* transport, counter, DAA, … handles are the TPM's own */
-		return tcsd_tpm_flush(rq->d->tpm, handle, type);
+		/*
+		 * Transports come through tcsd_op_flush_specific_transport. Nothing else
+		 * is a client's to flush: saved-context counts (TPM_RT_CONTEXT) name other
+		 * clients' swapped-out sessions and keys, DAA and unknown types tcsd
+		 * never hands out.
+		 */
+		g_message("%s: refused FlushSpecific of resource type 0x%x", rq->peer->addr, type);
+		return TCS_ERR(TSS_E_BAD_PARAMETER);
 	}
 }

@@ -23,7 +23,7 @@
 #include "tcsd-sessions.h"
 #include "tcsd-tpm.h"
 
-#define TPM_KH_TRANSPORT 0x40000007u
+#define TPM_TRANSPORT_ENCRYPT 0x00000001u
 #define TPM_TRANSPORT_EXCLUSIVE 0x00000004u
 #define TSS_TCSATTRIB_TRANSPORT_EXCLUSIVE 0x00000001u
 #define TPM_ET_KEYHANDLE 0x01u
@@ -37,6 +37,8 @@ enum { HANDLE_KEY, HANDLE_AUTH, HANDLE_TRANSPORT };
 /* A wrapped command as the client sent it, and what tcsd made of it. */
 typedef struct {
 	guint32 ordinal;
+	TcsTpmHandles layout; /* from the ordinal, never from the client */
+	gboolean encrypted;   /* DATAw is encrypted: tcsd cannot read it */
 	guint32 n_handles;
 	guint32 handles[2];
 	guint32 tpm_handles[2];
@@ -85,10 +87,10 @@ auth_handle(TcsdRequest *rq, guint32 h, guint32 *tpm)
 }
 
 static guint32
-transport_handle(TcsdRequest *rq, guint32 h, guint32 *tpm)
+transport_handle(TcsdRequest *rq, guint32 h, guint32 *tpm, guint32 *attributes)
 {
 	if (!tcsd_context_has_auth(rq->ctx, h) ||
-	    !tcsd_sessions_transport(rq->d->sessions, h, tpm, NULL))
+	    !tcsd_sessions_transport(rq->d->sessions, h, tpm, attributes))
 		return TCS_ERR(TCS_E_INVALID_AUTHHANDLE);
 	return 0;
 }
@@ -257,42 +259,122 @@ parse_wrapped(TcsdRequest *rq, Wrapped *w)
 	return 0;
 }
 
-/* Which of the context's objects each handle names, and the TPM's handle for it. */
+/*
+ * What a wrapped FlushSpecific's handle names, by the resourceType that follows
+ * it in DATAw: only the caller's own key, session or this transport; never
+ * saved contexts (TPM_RT_CONTEXT: other clients' swapped-out sessions), nor
+ * anything tcsd does not hand out.
+ */
+static guint32
+flush_kind(TcsdRequest *rq, const Wrapped *w, char *kind)
+{
+	TcsRbuf r;
+	guint32 type;
+
+	if (w->encrypted) {
+		g_message("%s: refused FlushSpecific inside an encrypted transport "
+			  "(its resource type is unreadable)", rq->peer->addr);
+		return TCS_ERR(TSS_E_BAD_PARAMETER);
+	}
+	tcs_rbuf_init(&r, w->data, w->data_len);
+	type = tcs_rbuf_u32(&r);
+	if (!tcs_rbuf_ok(&r))
+		return TCS_ERR(TSS_E_BAD_PARAMETER);
+	switch (type) {
+	case TPM_RT_KEY:
+		*kind = 'k';
+		return 0;
+	case TPM_RT_AUTH:
+		*kind = 'a';
+		return 0;
+	case TPM_RT_TRANS:
+		*kind = 't';
+		return 0;
+	default:
+		g_message("%s: refused FlushSpecific of resource type 0x%x inside a transport",
+			  rq->peer->addr, type);
+		return TCS_ERR(TSS_E_BAD_PARAMETER);
+	}
+}
+
+/*
+ * Which of the context's objects each handle names, and the TPM's handle for
+ * it. How many handles there are and what they are comes from the ordinal: the
+ * TPM reads them by the ordinal, so a count from the client could smuggle a
+ * raw TPM handle in through DATAw.
+ */
 static guint32
 translate_handles(TcsdRequest *rq, Wrapped *w, guint32 trans_virt, guint32 trans_tpm)
 {
 	gboolean flushes = w->ordinal == TPM_ORD_FlushSpecific || w->ordinal == TPM_ORD_EvictKey;
 
+	if (w->n_handles != strlen(w->layout.handles)) {
+		g_message("%s: refused TPM ordinal 0x%x inside a transport: %u handles given, "
+			  "it takes %zu", rq->peer->addr, w->ordinal, w->n_handles,
+			  strlen(w->layout.handles));
+		return TCS_ERR(TSS_E_BAD_PARAMETER);
+	}
 	for (guint i = 0; i < w->n_handles; i++) {
 		guint32 h = w->handles[i], rc;
+		char kind = w->layout.handles[i];
 
-		if (i == 0 && w->ordinal == TPM_ORD_FlushSpecific && h == trans_virt) {
+		if (kind == 'r' && (rc = flush_kind(rq, w, &kind)) != 0)
+			return rc;
+		switch (kind) {
+		case 't':
+			if (h != trans_virt)
+				return TCS_ERR(TCS_E_INVALID_AUTHHANDLE);
 			w->kinds[i] = HANDLE_TRANSPORT;
 			w->tpm_handles[i] = trans_tpm;
-			continue;
-		}
-		if (i == 0 && (w->ordinal == TPM_ORD_FlushSpecific ||
-			       w->ordinal == TPM_ORD_Terminate_Handle) &&
-		    tcsd_context_has_auth(rq->ctx, h)) {
+			break;
+		case 'a':
 			w->kinds[i] = HANDLE_AUTH;
-			rc = tcsd_sessions_translate(rq->d->sessions, h, &w->tpm_handles[i]);
+			rc = auth_handle(rq, h, &w->tpm_handles[i]);
 			if (rc)
 				return rc;
-			continue;
+			break;
+		case 'k':
+			/* the TPM forgets a flushed key for everyone: only a key no one shares */
+			if (flushes && !tcsd_keys_is_reserved(h) && tcsd_context_has_key(rq->ctx, h) &&
+			    tcsd_keys_refs(rq->d->keys, h) != 1) {
+				g_message("%s: refused to flush shared key 0x%08x inside a transport",
+					  rq->peer->addr, h);
+				return TCS_ERR(TSS_E_BAD_PARAMETER);
+			}
+			w->kinds[i] = HANDLE_KEY;
+			rc = key_handle(rq, h, &w->tpm_handles[i]);
+			if (rc)
+				return rc;
+			break;
+		default:
+			return TCS_ERR(TSS_E_INTERNAL_ERROR);
 		}
-		if (w->ordinal == TPM_ORD_Terminate_Handle)
-			return TCS_ERR(TCS_E_INVALID_AUTHHANDLE);
-		/* the TPM forgets a flushed key for everyone: only a key no one shares */
-		if (flushes && !tcsd_keys_is_reserved(h) && tcsd_context_has_key(rq->ctx, h) &&
-		    tcsd_keys_refs(rq->d->keys, h) != 1) {
-			g_message("%s: refused to flush shared key 0x%08x inside a transport",
-				  rq->peer->addr, h);
-			return TCS_ERR(TSS_E_BAD_PARAMETER);
-		}
-		w->kinds[i] = HANDLE_KEY;
-		rc = key_handle(rq, h, &w->tpm_handles[i]);
-		if (rc)
-			return rc;
+	}
+	return 0;
+}
+
+/*
+ * GetCapability inside a transport: the TPM's own answer goes back (a rewritten
+ * one would break the transport's digest), so the areas that list or probe raw
+ * TPM handles are refused where tcsd can read DATAw. In an encrypted session
+ * it cannot; the raw values are of no use there since every handle is translated.
+ */
+static guint32
+check_capability(TcsdRequest *rq, const Wrapped *w)
+{
+	TcsRbuf r;
+	guint32 area;
+
+	if (w->ordinal != TPM_ORD_GetCapability || w->encrypted)
+		return 0;
+	tcs_rbuf_init(&r, w->data, w->data_len);
+	area = tcs_rbuf_u32(&r);
+	if (!tcs_rbuf_ok(&r))
+		return TCS_ERR(TSS_E_BAD_PARAMETER);
+	if (tcs_capability_names_handles(area)) {
+		g_message("%s: refused GetCapability(0x%x) inside a transport: it shows TPM handles",
+			  rq->peer->addr, area);
+		return TCS_ERR(TSS_E_BAD_PARAMETER);
 	}
 	return 0;
 }
@@ -435,7 +517,7 @@ execute(TcsdRequest *rq, Wrapped *w)
 {
 	TcsdTpm *tpm = rq->d->tpm;
 	guint32 tpm_auth[2] = {0, 0}, trans_tpm = 0, rc, rcw, locality, wlen, out_handle = 0;
-	guint32 client_handle = 0, n_out_handles = 0;
+	guint32 client_handle = 0, n_out_handles = 0, attributes = 0;
 	gboolean owner_class = FALSE;
 	guint64 ticks;
 	TcsAuthOut auth_out[2], trans_out;
@@ -446,11 +528,17 @@ execute(TcsdRequest *rq, Wrapped *w)
 	gsize out_len = 0;
 
 	memset(auth_out, 0, sizeof(auth_out));
-	rc = transport_handle(rq, w->trans.handle, &trans_tpm);
+	rc = transport_handle(rq, w->trans.handle, &trans_tpm, &attributes);
+	w->encrypted = (attributes & TPM_TRANSPORT_ENCRYPT) != 0;
 	if (rc == 0)
 		rc = tcsd_dispatch_check_wrapped(rq, w->ordinal, &owner_class);
+	/* known to check_wrapped, so the table has its layout; refused otherwise */
+	if (rc == 0 && !tcs_tpm_ordinal_handles(w->ordinal, &w->layout))
+		rc = TCS_ERR(TSS_E_NOTIMPL);
 	if (rc == 0)
 		rc = translate_handles(rq, w, w->trans.handle, trans_tpm);
+	if (rc == 0)
+		rc = check_capability(rq, w);
 	if (rc == 0)
 		rc = translate_entity(rq, w);
 	for (guint i = 0; rc == 0 && i < 2; i++)
@@ -496,7 +584,7 @@ execute(TcsdRequest *rq, Wrapped *w)
 		gsize trailers = AUTH_RSP_SIZE * (w->auth_present[0] + w->auth_present[1]);
 
 		/* LoadKey2 is the one wrappable command with a handle before DATAw */
-		n_out_handles = w->ordinal == TPM_ORD_LoadKey2;
+		n_out_handles = w->layout.out_handles;
 		if (n_out_handles)
 			out_handle = tcs_rbuf_u32(&r);
 		if (tcs_rbuf_remaining(&r) < trailers) {
@@ -574,7 +662,7 @@ tcsd_op_release_transport_signed(TcsdRequest *rq)
 	    !tcs_packet_reader_done(rq->in))
 		return TCS_ERR(TSS_E_INTERNAL_ERROR);
 	has_key_auth = !auth_absent(&key_auth);
-	rc = transport_handle(rq, trans.handle, &trans_tpm);
+	rc = transport_handle(rq, trans.handle, &trans_tpm, NULL);
 	if (rc == 0)
 		rc = key_handle(rq, key, &tpm_key);
 	if (rc == 0 && has_key_auth)
@@ -635,7 +723,7 @@ tcsd_op_flush_specific_transport(TcsdRequest *rq)
 
 	if (tcs_packet_get_u32(rq->in, &ctx) == 0 && tcs_packet_get_u32(rq->in, &handle) == 0 &&
 	    tcs_packet_get_u32(rq->in, &type) == 0 && type == TPM_RT_TRANS) {
-		if (transport_handle(rq, handle, &tpm) != 0)
+		if (transport_handle(rq, handle, &tpm, NULL) != 0)
 			return TCS_ERR(TSS_E_BAD_PARAMETER);
 		drop_session(rq, handle, TRUE);
 		return 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "tcsd-random.h"
 #include "tcsd-sessions.h"
 
 #include "tcs-schema.h"
@@ -159,8 +160,8 @@ new_virt(TcsdSessions *s)
 	guint32 h;
 
 	do {
-		h = g_random_int();
-	} while (h == 0 || (h & 0xFFFFFF00u) == 0x40000000u || lookup(s, h));
+		h = tcsd_random_handle();
+	} while (lookup(s, h));
 	return h;
 }
 

@@ -237,3 +237,78 @@ tcs_ordinal_schema_valid(const TcsOrdinal *o)
 	}
 	return !o->out || nauth_out == nauth_in;
 }
+
+/* The TPM ordinals of the hand-written TCSD functions, and their handles. */
+static const struct {
+	uint32_t tpm_ordinal;
+	TcsTpmHandles h;
+} custom_tpm[] = {
+	{TPM_ORD_OIAP, {TCSD_ORD_OIAP, "", 0}},
+	{TPM_ORD_OSAP, {TCSD_ORD_OSAP, "", 0}},
+	{TPM_ORD_DSAP, {TCSD_ORD_DSAP, "", 0}},
+	{TPM_ORD_LoadKey2, {TCSD_ORD_LOADKEYBYBLOB, "k", 1}},
+	{TPM_ORD_EvictKey, {TCSD_ORD_EVICTKEY, "k", 0}},
+	{TPM_ORD_FlushSpecific, {TCSD_ORD_FLUSHSPECIFIC, "r", 0}},
+	{TPM_ORD_Terminate_Handle, {TCSD_ORD_TERMINATEHANDLE, "a", 0}},
+};
+
+/* Rows with a schema name their key handles first ("xk..."): the TPM's handle area. */
+static const char *
+schema_handles(const TcsOrdinal *o)
+{
+	static const char ks[] = "kk";
+	size_t n = strspn(o->in + 1, "k");
+
+	return n < sizeof(ks) ? ks + (sizeof(ks) - 1 - n) : NULL;
+}
+
+const TcsOrdinal *
+tcs_ordinal_next_for_tpm(uint32_t tpm_ordinal, uint32_t *cursor)
+{
+	for (uint32_t n = *cursor + 1; n < TCSD_ORD_LAST; n++) {
+		const TcsOrdinal *o = tcs_ordinal_lookup(n);
+		bool match = o && !(o->flags & TCS_ORD_STUB) && o->tpm_ordinal &&
+			     o->tpm_ordinal == tpm_ordinal;
+
+		for (size_t i = 0; o && !match && i < TCS_ARRAY_SIZE(custom_tpm); i++)
+			match = custom_tpm[i].tpm_ordinal == tpm_ordinal &&
+				custom_tpm[i].h.tcsd_ordinal == n;
+		if (match) {
+			*cursor = n;
+			return o;
+		}
+	}
+	*cursor = TCSD_ORD_LAST;
+	return NULL;
+}
+
+bool
+tcs_tpm_ordinal_handles(uint32_t tpm_ordinal, TcsTpmHandles *ret)
+{
+	uint32_t cursor = 0;
+	const TcsOrdinal *o;
+	bool found = false;
+
+	for (size_t i = 0; i < TCS_ARRAY_SIZE(custom_tpm); i++) {
+		if (custom_tpm[i].tpm_ordinal == tpm_ordinal) {
+			*ret = custom_tpm[i].h;
+			return true;
+		}
+	}
+	/* every row sending the ordinal must agree (SetTempDeactivated has two) */
+	while ((o = tcs_ordinal_next_for_tpm(tpm_ordinal, &cursor))) {
+		const char *h = schema_handles(o);
+
+		if (!h || (found && strcmp(h, ret->handles) != 0))
+			return false;
+		*ret = (TcsTpmHandles){o->ordinal, h, 0};
+		found = true;
+	}
+	return found;
+}
+
+bool
+tcs_capability_names_handles(uint32_t area)
+{
+	return area == TPM_CAP_HANDLE || area == TPM_CAP_KEY_HANDLE || area == TPM_CAP_KEY_STATUS;
+}

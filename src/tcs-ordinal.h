@@ -99,3 +99,29 @@ const TcsOrdinal *tcs_ordinal_lookup(uint32_t ordinal);
 const char *tcs_ordinal_name(uint32_t ordinal);
 /* Validate a row's schemas (used by the unit tests for every row). */
 bool tcs_ordinal_schema_valid(const TcsOrdinal *o);
+
+/*
+ * A TPM ordinal's handle layout (TPM 1.2 Part 3): the handles that precede its
+ * parameters, which the TPM (libtpms) locates by the ordinal, never by what a
+ * client says. One letter per input handle:
+ *   k a key   a an authorisation session   r typed by the resourceType parameter
+ *     that follows it (FlushSpecific)
+ * The rows of the TCSD functions with a schema derive it from their leading 'k's;
+ * the hand-written ones (OIAP, LoadKey2, FlushSpecific, ...) are listed in
+ * tcs-ordinal.c. OSAP's and DSAP's entity value is a parameter here.
+ */
+typedef struct {
+	uint32_t tcsd_ordinal; /* a TCSD function that sends this TPM ordinal */
+	const char *handles;   /* input handles, "" for none */
+	unsigned out_handles;  /* handles ahead of the reply's parameters */
+} TcsTpmHandles;
+
+/* The layout of a TPM ordinal some TCSD function sends; false for any other ordinal. */
+bool tcs_tpm_ordinal_handles(uint32_t tpm_ordinal, TcsTpmHandles *ret);
+/*
+ * The TCSD functions that send tpm_ordinal, one per call: start with *cursor = 0;
+ * returns NULL when done. Stubs are left out.
+ */
+const TcsOrdinal *tcs_ordinal_next_for_tpm(uint32_t tpm_ordinal, uint32_t *cursor);
+/* Whether a TPM_GetCapability area lists or probes TPM handles (HANDLE, KEY_HANDLE, KEY_STATUS). */
+bool tcs_capability_names_handles(uint32_t area);

@@ -173,6 +173,7 @@ enum {
 	TPM_ORD_GetAuditDigest = 0x85,
 	TPM_ORD_GetAuditDigestSigned = 0x86,
 	TPM_ORD_SetOrdinalAuditStatus = 0x8d,
+	TPM_ORD_Terminate_Handle = 0x96,
 	TPM_ORD_Startup = 0x99,
 	TPM_ORD_SaveKeyContext = 0xb4,
 	TPM_ORD_LoadKeyContext = 0xb5,
@@ -210,6 +211,7 @@ enum {
 /* ---- TPM handles and resource types ---- */
 #define TPM_KH_SRK 0x40000000u
 #define TPM_KH_OWNER 0x40000001u
+#define TPM_KH_TRANSPORT 0x40000003u /* EstablishTransport without an encryption key */
 #define TPM_KH_EK 0x40000006u
 #define TPM_RT_KEY 0x00000001u
 #define TPM_RT_AUTH 0x00000002u
@@ -227,6 +229,7 @@ enum {
 #define TPM_CAP_VERSION_VAL 0x1au
 #define TPM_CAP_KEY_HANDLE 0x07u
 #define TPM_CAP_HANDLE 0x14u
+#define TPM_CAP_KEY_STATUS 0x0cu /* subCap: a key handle */
 #define TPM_CAP_PROP_PCR 0x101u
 #define TPM_CAP_PROP_MANUFACTURER 0x103u
 #define TPM_CAP_PROP_KEYS 0x104u

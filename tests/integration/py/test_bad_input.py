@@ -61,15 +61,19 @@ def hdr(size, code, nparms=0, tsize=0, toff=28, psize=0, poff=28):
 
 
 def tpm_handles(rt):
-    """Handles of resource type rt loaded in the TPM: TPM_GetCapability(TPM_CAP_HANDLE)."""
+    """Keys (rt 1) or auth sessions (rt 2) loaded in the TPM: the maximum less the free
+    slots (TPM_CAP_PROPERTY; TPM_CAP_HANDLE shows a client its own handles only)."""
     c = Conn(PORT)
     ctx = c.open_context()
-    result, types, p = parse(c.call(ORD["GETCAPABILITY"], [u32(ctx), u32(0x14), u32(4), pbyte(struct.pack(">I", rt))]))
+    n = []
+    for prop in ((0x110, 0x104) if rt == 1 else (0x10d, 0x10a)):
+        sub = pbyte(struct.pack(">I", prop))
+        result, types, p = parse(c.call(ORD["GETCAPABILITY"], [u32(ctx), u32(5), u32(4), sub]))
+        assert result == 0, hex(result)
+        n.append(struct.unpack(">I", p[4:8])[0])
     c.call(ORD["CLOSECONTEXT"], [u32(ctx)])
     c.close()
-    assert result == 0, hex(result)
-    n = struct.unpack(">H", p[4:6])[0]
-    return n
+    return n[0] - n[1]
 
 
 check("baseline client served", healthy())

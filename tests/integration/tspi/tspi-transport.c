@@ -54,20 +54,25 @@ TSS_RESULT RPC_ExecuteTransport(TSS_HCONTEXT, TPM_COMMAND_CODE, UINT32, BYTE *, 
 #define SIGN_FLAGS (TSS_KEY_TYPE_SIGNING | TSS_KEY_SIZE_2048 | TSS_KEY_AUTHORIZATION)
 #define STORAGE_FLAGS (TSS_KEY_TYPE_STORAGE | TSS_KEY_SIZE_2048 | TSS_KEY_AUTHORIZATION)
 
-/* Transport sessions the TPM holds (TPM_CAP_HANDLE, TPM_RT_TRANS), or -1 */
+/*
+ * Free transport sessions in the TPM (TSS_TPMCAP_PROP_TRANSESSIONS), or -1: our
+ * tcsd's TPM_CAP_HANDLE lists the caller's own handles only, not the TPM's.
+ */
 static int
 count_transports(TSS_HCONTEXT ctx)
 {
 	TSS_HTPM tpm;
-	UINT32 sub = TPM_RT_TRANS, len = 0;
+	UINT32 sub = TSS_TPMCAP_PROP_TRANSESSIONS, len = 0, v;
 	BYTE *resp = NULL;
 	int n = -1;
 
 	if (Tspi_Context_GetTpmObject(ctx, &tpm) == 0 &&
-	    Tspi_TPM_GetCapability(tpm, TSS_TPMCAP_HANDLE, sizeof(sub), (BYTE *)&sub, &len,
+	    Tspi_TPM_GetCapability(tpm, TSS_TPMCAP_PROPERTY, sizeof(sub), (BYTE *)&sub, &len,
 				   &resp) == 0 &&
-	    len >= 2)
-		n = resp[0] << 8 | resp[1];
+	    len == sizeof(v)) {
+		memcpy(&v, resp, sizeof(v));
+		n = (int)v;
+	}
 	Tspi_Context_FreeMemory(ctx, resp);
 	return n;
 }
@@ -253,7 +258,7 @@ out:
 
 		tt_ok(before >= 0 && after == before,
 		      "%s: no transport session left in the TPM after Tspi_Context_Close "
-		      "(%d before, %d after)", what, before, after);
+		      "(%d free before, %d after)", what, before, after);
 		Tspi_Context_Close(probe);
 	}
 }
