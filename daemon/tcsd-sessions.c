@@ -118,6 +118,22 @@ count(TcsdSessions *s, guint *loaded, guint *saved)
 	}
 }
 
+/* The TPM's free slots plus what tcsd holds: what it can hold in all. */
+static guint32
+query_capacity(TcsdSessions *s, guint loaded, guint saved)
+{
+	guint32 n = 0, m = 0, rc;
+
+	rc = tcsd_tpm_get_property(s->tpm, TPM_CAP_PROP_AUTHSESS, &n);
+	if (rc == 0)
+		rc = tcsd_tpm_get_property(s->tpm, TPM_CAP_PROP_CONTEXT, &m);
+	if (rc)
+		return rc;
+	s->capacity = n + loaded;
+	s->ctx_capacity = m + saved;
+	return 0;
+}
+
 /*
  * Make a session slot free before a command needs one. The slots are
  * counted, not asked of the TPM each time (it is asked once, and again when
@@ -133,14 +149,9 @@ make_room(TcsdSessions *s, gboolean new_session)
 
 	count(s, &loaded, &saved);
 	if (s->capacity == 0) {
-		guint32 n = 0, m = 0;
-		rc = tcsd_tpm_get_property(s->tpm, TPM_CAP_PROP_AUTHSESS, &n);
-		if (rc == 0)
-			rc = tcsd_tpm_get_property(s->tpm, TPM_CAP_PROP_CONTEXT, &m);
+		rc = query_capacity(s, loaded, saved);
 		if (rc)
 			return rc;
-		s->capacity = n + loaded;
-		s->ctx_capacity = m + saved;
 	}
 	for (guint tries = 0; loaded >= s->capacity && tries < 64; tries++) {
 		if (new_session && saved + 2 > s->ctx_capacity)
@@ -151,6 +162,20 @@ make_room(TcsdSessions *s, gboolean new_session)
 		count(s, &loaded, &saved);
 	}
 	return 0;
+}
+
+guint
+tcsd_sessions_holdable(TcsdSessions *s)
+{
+	guint loaded, saved;
+
+	if (s->capacity == 0) {
+		count(s, &loaded, &saved);
+		if (query_capacity(s, loaded, saved) != 0)
+			return 0;
+	}
+	/* admission keeps two saved-context entries free (make_room) */
+	return s->capacity + (s->ctx_capacity > 2 ? s->ctx_capacity - 2 : 0);
 }
 
 static guint32
