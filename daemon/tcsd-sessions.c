@@ -28,6 +28,8 @@ struct _TcsdSessions {
 	/* session slots and saved-context entries the TPM gives us; 0 = not asked yet */
 	guint capacity;
 	guint ctx_capacity;
+	/* the TPM refused to save a session (e.g. disabled): only its loaded slots count */
+	gboolean cannot_save;
 };
 
 static void
@@ -93,6 +95,9 @@ swap_out_lru(TcsdSessions *s)
 	if (rc) {
 		/* no room for another saved context either: the TPM is really full */
 		g_debug("cannot save auth session 0x%08x: TPM 0x%x", lru->virt, rc);
+		/* out of context space is temporary; any other refusal (a disabled TPM) is not */
+		if (rc != TPM_RESOURCES && rc != TPM_NOCONTEXTSPACE)
+			s->cannot_save = TRUE;
 		return TPM_RESOURCES;
 	}
 	g_debug("auth session 0x%08x swapped out", lru->virt);
@@ -174,6 +179,8 @@ tcsd_sessions_holdable(TcsdSessions *s)
 		if (query_capacity(s, loaded, saved) != 0)
 			return 0;
 	}
+	if (s->cannot_save)
+		return s->capacity;
 	/* admission keeps two saved-context entries free (make_room) */
 	return s->capacity + (s->ctx_capacity > 2 ? s->ctx_capacity - 2 : 0);
 }

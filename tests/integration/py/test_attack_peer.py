@@ -5,6 +5,7 @@ closes at once while the worker is kept busy by other connections' GetRandom, so
 tcsd would ask the kernel for the peer's uid only after the socket had closed (and
 the kernel says uid 0 then). The uid must be fixed while the connection is alive:
 the ordinal is refused, with a log line, every time, and root can still run it."""
+import encodings.idna  # noqa: F401 (nobody cannot import it later from root's python)
 import os
 import struct
 import sys
