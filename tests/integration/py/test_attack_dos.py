@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """One user must not deny service to all (issue #10, item 6). User nobody takes as many
-connections, contexts, auth sessions and event-log entries as tcsd gives it; each stops
+connections, contexts, auth sessions, event-log entries and keys as tcsd gives it; each stops
 at its per-peer quota with the documented error, and root (another uid) still connects,
 opens sessions and logs events. Connections holding no context are closed after
 idle_timeout_ms. Limits set by meson: max_connections = 16 (so 4 per peer),
 max_contexts_per_peer = 6, max_events_per_peer = 5, idle_timeout_ms = 2000; the
-per-peer auth sessions are the automatic quarter of what the TPM holds."""
+max_keys_per_peer = 3; the per-peer auth sessions are the automatic quarter of what
+the TPM holds."""
 import encodings.idna  # noqa: F401 (nobody cannot import it later from root's python)
+import hashlib
+import hmac
 import os
+import subprocess
 import socket
 import struct
 import sys
@@ -16,11 +20,15 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tcsd_wire import Tap, ORD, Conn, parse, u32  # noqa: E402
+from tcsd_wire import Tap, ORD, T_AUTH, Conn, parse, pbyte, u32  # noqa: E402
 
 PORT = int(os.environ["TSS_TCSD_PORT"])
-PER_PEER_CONN, MAX_CTX, MAX_EVENTS, IDLE_S = 4, 6, 5, 2.0
-LOGPCREVENT = 17
+PER_PEER_CONN, MAX_CTX, MAX_EVENTS, MAX_KEYS, IDLE_S = 4, 6, 5, 3, 2.0
+LOGPCREVENT, GETREGISTEREDKEYBLOB, LOADKEYBYBLOB = 17, 9, 11
+T_UUID = 9
+RK_UUID = bytes(15) + b"\3"
+SRK_SECRET = b"\0" * 20  # well-known
+TPM_KH_SRK, TPM_ORD_LoadKey2 = 0x40000000, 0x41
 OUTOFMEMORY = 0x2005
 T_PCR_EVENT = 15
 
@@ -34,6 +42,19 @@ def result(reply):
 def log_event(c, ctx, pcr=16):
     ev = bytes([1, 2, 0, 0]) + struct.pack(">III", pcr, 1, 20) + b"\x11" * 20 + struct.pack(">I", 4) + b"test"
     return result(c.call(LOGPCREVENT, [u32(ctx), (T_PCR_EVENT, ev)]))
+
+
+def load_key(c, ctx, blob):
+    """LoadKeyByBlob under the SRK, authorised by a fresh OIAP session (not continued)."""
+    res, _, p = parse(c.call(ORD["OIAP"], [u32(ctx)]))
+    if res:
+        return res
+    handle, even = struct.unpack(">I", p[:4])[0], p[4:24]
+    odd = os.urandom(20)
+    digest = hashlib.sha1(struct.pack(">I", TPM_ORD_LoadKey2) + blob).digest()
+    mac = hmac.new(SRK_SECRET, digest + even + odd + b"\0", hashlib.sha1).digest()
+    auth = (T_AUTH, struct.pack(">I", handle) + odd + b"\0" + mac)
+    return result(c.call(LOADKEYBYBLOB, [u32(ctx), u32(TPM_KH_SRK), u32(len(blob)), pbyte(blob), auth]))
 
 
 def alive(c):
@@ -79,17 +100,6 @@ def attack(w):
         ctxs.append(struct.unpack(">I", parse(r)[2][:4])[0])
     say("contexts", sum(len(x[1]) for x in conns))
     say("context_refusal", refused)
-    # auth sessions: spread over every context
-    sessions, refused = 0, None
-    for _ in range(400):
-        c, ctxs = conns[sessions % len(conns)]
-        r = result(c.call(ORD["OIAP"], [u32(ctxs[sessions % len(ctxs)])]))
-        if r != 0:
-            refused = r
-            break
-        sessions += 1
-    say("sessions", sessions)
-    say("session_refusal", refused)
     # event log
     events, refused = 0, None
     for _ in range(MAX_EVENTS + 3):
@@ -100,10 +110,40 @@ def attack(w):
         events += 1
     say("events", events)
     say("event_refusal", refused)
+    # loaded keys (each load's session ends with it)
+    keys, refused = 0, None
+    for _ in range(MAX_KEYS + 3):
+        r = load_key(conns[0][0], conns[0][1][0], RK_BLOB)
+        if r != 0:
+            refused = r
+            break
+        keys += 1
+    say("keys", keys)
+    say("key_refusal", refused)
+    # auth sessions, last (the key loads above need one each): spread over every context
+    sessions, refused = 0, None
+    for _ in range(400):
+        c, ctxs = conns[sessions % len(conns)]
+        r = result(c.call(ORD["OIAP"], [u32(ctxs[sessions % len(ctxs)])]))
+        if r != 0:
+            refused = r
+            break
+        sessions += 1
+    say("sessions", sessions)
+    say("session_refusal", refused)
     say("ready", 1)
     sys.stdin.read()  # hold everything until the parent closes stdin
     os._exit(0)
 
+
+# a key to load: the RK, registered in system storage under the SRK
+mk = subprocess.run([os.path.join(os.environ["TCS_BUILD_DIR"], "tests/integration/tcs-make-rk")],
+                    capture_output=True, text=True)
+TAP.check("tcs-make-rk registers the RK", mk.returncode == 0, mk.stderr.strip())
+c = Conn(PORT)
+res, _, p = parse(c.call(GETREGISTEREDKEYBLOB, [u32(c.open_context()), (T_UUID, RK_UUID)]))
+RK_BLOB = p[4:4 + struct.unpack(">I", p[:4])[0]] if res == 0 else b""
+c.close()
 
 r, w = os.pipe()
 stdin_r, stdin_w = os.pipe()
@@ -134,6 +174,8 @@ TAP.check("nobody's auth sessions stop at a quota (0x2005), well below what the 
           got.get("session_refusal") == str(OUTOFMEMORY) and 0 < int(got.get("sessions", 0)) < 100, str(got))
 TAP.check(f"nobody logs {MAX_EVENTS} events, then 0x2005",
           got.get("events") == str(MAX_EVENTS) and got.get("event_refusal") == str(OUTOFMEMORY), str(got))
+TAP.check(f"nobody loads {MAX_KEYS} keys, then 0x2005",
+          got.get("keys") == str(MAX_KEYS) and got.get("key_refusal") == str(OUTOFMEMORY), str(got))
 
 # root, meanwhile
 root = [Conn(PORT) for _ in range(PER_PEER_CONN + 2)]
@@ -141,6 +183,7 @@ ctxs = [c.open_context() for c in root]
 TAP.check("root still connects (more than nobody's quota)", len(ctxs) == len(root))
 res = [result(root[i % len(root)].call(ORD["OIAP"], [u32(ctxs[i % len(ctxs)])])) for i in range(8)]
 TAP.check("root still opens auth sessions", res == [0] * 8, str(res))
+TAP.check("root still loads keys", [load_key(root[1], ctxs[1], RK_BLOB) for _ in range(MAX_KEYS + 1)] == [0] * (MAX_KEYS + 1))
 TAP.check("root still logs events", [log_event(root[0], ctxs[0]) for _ in range(MAX_EVENTS + 1)] == [0] * (MAX_EVENTS + 1))
 
 # nobody leaves: its quotas are free again (sessions and connections were per holder)
