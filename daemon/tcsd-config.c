@@ -69,6 +69,12 @@ static const TcsdOption options[] = {
 	OPT_RANGE(max_auth_sessions_per_context, 1, 65536),
 	OPT_RANGE(max_request_size, TCSD_HEADER_SIZE, 16 * 1024 * 1024),
 	OPT_RANGE(request_timeout_ms, 100, 3600 * 1000),
+	OPT_RANGE(max_connections_per_peer, 0, 1000000),
+	OPT_RANGE(max_contexts_per_peer, 1, 1000000),
+	OPT_RANGE(max_auth_sessions_per_peer, 0, 65536),
+	OPT_RANGE(max_keys_per_peer, 1, 1000000),
+	OPT_RANGE(max_events_per_peer, 1, 65536),
+	OPT_RANGE(idle_timeout_ms, 0, 24 * 3600 * 1000),
 	OPT(dbus, OPT_DBUS),
 };
 
@@ -456,6 +462,12 @@ tcsd_config_new_defaults(void)
 	c->max_auth_sessions_per_context = 64;
 	c->max_request_size = 65536;
 	c->request_timeout_ms = 10000;
+	c->max_connections_per_peer = 0;
+	c->max_contexts_per_peer = 512;
+	c->max_auth_sessions_per_peer = 0;
+	c->max_keys_per_peer = 512;
+	c->max_events_per_peer = 1024;
+	c->idle_timeout_ms = 60000;
 	/* cannot fail when not strict */
 	parse_users("root," TCS_TSS_USER, FALSE, &c->owner_uids, NULL);
 	return g_steal_pointer(&c);
@@ -592,6 +604,14 @@ tcsd_config_is_owner_uid(const TcsdConfig *c, uid_t uid)
 			return TRUE;
 	}
 	return FALSE;
+}
+
+guint
+tcsd_config_connections_per_peer(const TcsdConfig *c)
+{
+	if (c->max_connections_per_peer)
+		return c->max_connections_per_peer;
+	return MAX(1u, c->max_connections / 4);
 }
 
 void

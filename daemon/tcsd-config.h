@@ -51,6 +51,16 @@ typedef struct {
 	guint max_auth_sessions_per_context;
 	guint max_request_size;
 	guint request_timeout_ms;
+	/*
+	 * Per-peer quotas (a local uid, or a remote address): one peer never takes
+	 * all of a resource. owner_users are exempt. 0 = automatic where noted.
+	 */
+	guint max_connections_per_peer;    /* 0: max_connections / 4 */
+	guint max_contexts_per_peer;
+	guint max_auth_sessions_per_peer;  /* 0: a quarter of what the TPM can hold */
+	guint max_keys_per_peer;
+	guint max_events_per_peer;         /* event log entries, kept until tcsd stops */
+	guint idle_timeout_ms;             /* a connection holding no context; 0 = never */
 	TcsdDbusMode dbus; /* serve org.tcs.Manager on the system bus */
 } TcsdConfig;
 
@@ -68,6 +78,8 @@ gboolean tcsd_config_load_data(TcsdConfig *c, const char *data, gsize len, const
 			       GError **error);
 gboolean tcsd_config_has_remote_ops(const TcsdConfig *c);
 gboolean tcsd_config_is_owner_uid(const TcsdConfig *c, uid_t uid);
+/* max_connections_per_peer with its automatic value worked out */
+guint tcsd_config_connections_per_peer(const TcsdConfig *c);
 void tcsd_config_free(TcsdConfig *c);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TcsdConfig, tcsd_config_free)

@@ -26,12 +26,19 @@ typedef struct _TcsdEventLog TcsdEventLog;
 typedef struct {
 	guint64 id;       /* connection id, never reused */
 	gboolean local;   /* loopback peer */
-	gboolean uid_known;
+	gboolean uid_known; /* never guessed: unknown is refused owner operations */
 	gboolean internal; /* tcsd's own management plane: authorised by polkit already */
-	uid_t uid;        /* loopback peers: from the kernel's socket diagnostics, on first need */
+	uid_t uid;        /* loopback peers: from the kernel's socket diagnostics, at accept */
 	char addr[64];    /* for log messages */
-	struct sockaddr_storage local_sa, remote_sa; /* to look the uid up later */
+	char quota_key[64]; /* whom per-peer quotas count: "uid N", "uid ?", "addr HOST" */
 } TcsdPeer;
+
+/* What one peer (quota_key) holds, for the per-peer quotas (worker thread). */
+typedef struct {
+	char *key;
+	gboolean exempt; /* owner_users and the management plane */
+	guint contexts, sessions, keys, events;
+} TcsdPeerUsage;
 
 struct _TcsdDaemon {
 	TcsdConfig *config;
@@ -44,6 +51,7 @@ struct _TcsdDaemon {
 	TcsdSessions *sessions;     /* auth sessions, virtual handles */
 	GHashTable *uuid_keys;      /* UUID text -> TCS handle of keys loaded by UUID */
 	TcsdEventLog *evlog;
+	GHashTable *peer_usage;     /* quota key -> TcsdPeerUsage */
 	TcsPs ps;
 	char *ps_path;
 	guint8 tpm_version_minor;   /* reported by OpenContext */

@@ -152,10 +152,15 @@ check_access(TcsdDaemon *d, TcsdPeer *peer, const TcsOrdinal *o)
 		}
 		return 0;
 	}
-	if ((o->flags & TCS_ORD_OWNER) &&
-	    (!tcsd_peer_resolve_uid(peer) || !tcsd_config_is_owner_uid(d->config, peer->uid))) {
-		g_message("refused owner operation %s from %s (uid %ld)", o->name, peer->addr,
-			  peer->uid_known ? (long)peer->uid : -1L);
+	/* the uid was fixed at accept; a peer it could not be established for is nobody */
+	if ((o->flags & TCS_ORD_OWNER) && !tcsd_peer_is_owner(peer, d->config)) {
+		if (peer->uid_known)
+			g_message("refused owner operation %s from %s (uid %ld)", o->name,
+				  peer->addr, (long)peer->uid);
+		else
+			g_message("refused owner operation %s from %s (uid unknown: the connection "
+				  "was not established when accepted)",
+				  o->name, peer->addr);
 		return TCS_ERR(TSS_E_FAIL);
 	}
 	return 0;

@@ -36,6 +36,7 @@ exchange(const uint8_t *req, size_t len, uint8_t **reply, size_t *reply_len, voi
 	gsize n = 0;
 
 	g_strlcpy(peer.addr, "org.tcs.Manager", sizeof(peer.addr));
+	g_strlcpy(peer.quota_key, "internal", sizeof(peer.quota_key));
 	*reply = tcsd_dispatch_request(d, &peer, req, len, &n);
 	*reply_len = n;
 	return 0;

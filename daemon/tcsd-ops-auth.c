@@ -14,12 +14,7 @@
 static guint32
 check_session_limit(TcsdRequest *rq)
 {
-	if (rq->ctx->auths->len >= rq->d->config->max_auth_sessions_per_context) {
-		g_warning("%s: context has %u auth sessions, refusing another", rq->peer->addr,
-			  rq->ctx->auths->len);
-		return TCS_ERR(TSS_E_OUTOFMEMORY);
-	}
-	return 0;
+	return tcsd_context_may_add_auth(rq->d, rq->ctx, rq->peer->addr);
 }
 
 /* Send a session command, record the session, and copy handle + nonces to the reply. */

@@ -32,12 +32,11 @@
 guint32
 tcsd_op_open_context(TcsdRequest *rq)
 {
-	TcsdContext *ctx = tcsd_context_open(rq->d, rq->peer->id);
+	TcsdContext *ctx = tcsd_context_open(rq->d, rq->peer);
 
-	if (!ctx) {
-		g_warning("%s: too many contexts on one connection", rq->peer->addr);
+	/* tcsd_context_open said why */
+	if (!ctx)
 		return TCS_ERR(TSS_E_OUTOFMEMORY);
-	}
 	tcs_packet_put_u32(rq->out, ctx->handle);
 	/* libtspi picks its TPM 1.1 or 1.2 behaviour from this */
 	tcs_packet_put_u32(rq->out, rq->d->tpm_version_minor);

@@ -45,8 +45,9 @@ tcsd_op_dsap(TcsdRequest *rq)
 	    tcs_packet_get_blob(rq->in, TCS_TPM_MAX_COMMAND - 64, &value, &value_len) ||
 	    !tcs_packet_reader_done(rq->in))
 		return TCS_ERR(TSS_E_INTERNAL_ERROR);
-	if (rq->ctx->auths->len >= rq->d->config->max_auth_sessions_per_context)
-		return TCS_ERR(TSS_E_OUTOFMEMORY);
+	rc = tcsd_context_may_add_auth(rq->d, rq->ctx, rq->peer->addr);
+	if (rc)
+		return rc;
 	rc = dsap_key(rq, type, key, &entity, &tpm_key);
 	if (rc)
 		return rc;

@@ -118,6 +118,13 @@ tcsd_op_log_pcr_event(TcsdRequest *rq)
 		return TCS_ERR(TSS_E_BAD_PARAMETER);
 	if (log->total >= TCSD_EVLOG_MAX_EVENTS)
 		return TCS_ERR(TSS_E_OUTOFMEMORY);
+	/* the log lasts until tcsd stops: no peer may fill it for everyone */
+	if (!rq->ctx->usage->exempt && rq->ctx->usage->events >= rq->d->config->max_events_per_peer) {
+		g_warning("%s: %s logged %u events (max_events_per_peer), refusing another",
+			  rq->peer->addr, rq->ctx->usage->key, rq->ctx->usage->events);
+		return TCS_ERR(TSS_E_OUTOFMEMORY);
+	}
+	rq->ctx->usage->events++;
 	e = g_new0(LoggedEvent, 1);
 	e->ev = ev;
 	e->pcr_value = g_memdup2(ev.pcr_value, ev.pcr_value_len);

@@ -60,8 +60,10 @@ load_key(TcsdRequest *rq, guint32 parent, const guint8 *blob, gsize len, const T
 static guint32
 add_key_to_context(TcsdRequest *rq, guint32 handle)
 {
-	if (rq->ctx->keys->len >= rq->d->config->max_keys_per_context)
-		return TCS_ERR(TSS_E_OUTOFMEMORY);
+	guint32 rc = tcsd_context_may_add_key(rq->d, rq->ctx, rq->peer->addr);
+
+	if (rc)
+		return rc;
 	tcsd_context_add_key(rq->ctx, handle);
 	return 0;
 }
@@ -82,8 +84,8 @@ tcsd_op_load_key_by_blob(TcsdRequest *rq)
 	if (!tcs_packet_reader_done(rq->in))
 		return TCS_ERR(TSS_E_INTERNAL_ERROR);
 	rc = check_parent(rq, parent);
-	if (rc == 0 && rq->ctx->keys->len >= rq->d->config->max_keys_per_context)
-		rc = TCS_ERR(TSS_E_OUTOFMEMORY);
+	if (rc == 0)
+		rc = tcsd_context_may_add_key(rq->d, rq->ctx, rq->peer->addr);
 	if (rc == 0)
 		rc = load_key(rq, parent, blob, len, with_auth ? &auth : NULL, &auth_out, &handle);
 	if (rc)
@@ -194,8 +196,9 @@ load_by_uuid(TcsdRequest *rq, const TcsUuid *uuid, TcsLoadKeyInfo *info, gboolea
 		}
 		auth = &info->auth;
 	}
-	if (rq->ctx->keys->len >= d->config->max_keys_per_context)
-		return TCS_ERR(TSS_E_OUTOFMEMORY);
+	rc = tcsd_context_may_add_key(d, rq->ctx, rq->peer->addr);
+	if (rc)
+		return rc;
 	rc = load_key(rq, parent, pk->blob, pk->blob_len, auth, &auth_out, &handle);
 	if (rc)
 		return rc;

@@ -166,8 +166,9 @@ tcsd_op_establish_transport(TcsdRequest *rq)
 	if (flags == TSS_TCSATTRIB_TRANSPORT_EXCLUSIVE)
 		attributes |= TPM_TRANSPORT_EXCLUSIVE;
 	/* a transport session counts as one of the context's sessions */
-	if (rq->ctx->auths->len >= rq->d->config->max_auth_sessions_per_context)
-		return TCS_ERR(TSS_E_OUTOFMEMORY);
+	rc = tcsd_context_may_add_auth(rq->d, rq->ctx, rq->peer->addr);
+	if (rc)
+		return rc;
 	/* as TrouSerS: with enforce_exclusive_transport, one exclusive session at a time */
 	if ((attributes & TPM_TRANSPORT_EXCLUSIVE) && rq->d->config->enforce_exclusive_transport &&
 	    tcsd_sessions_has_transport_with(rq->d->sessions, TPM_TRANSPORT_EXCLUSIVE)) {
@@ -419,19 +420,17 @@ translate_entity(TcsdRequest *rq, Wrapped *w)
 static guint32
 reserve(TcsdRequest *rq, guint32 ordinal)
 {
-	const TcsdConfig *cf = rq->d->config;
+	guint32 rc;
 
 	switch (ordinal) {
 	case TPM_ORD_OIAP:
 	case TPM_ORD_OSAP:
 	case TPM_ORD_DSAP:
-		if (rq->ctx->auths->len >= cf->max_auth_sessions_per_context)
-			return TCS_ERR(TSS_E_OUTOFMEMORY);
-		return tcsd_sessions_reserve(rq->d->sessions);
+		rc = tcsd_context_may_add_auth(rq->d, rq->ctx, rq->peer->addr);
+		return rc ? rc : tcsd_sessions_reserve(rq->d->sessions);
 	case TPM_ORD_LoadKey2:
-		if (rq->ctx->keys->len >= cf->max_keys_per_context)
-			return TCS_ERR(TSS_E_OUTOFMEMORY);
-		return tcsd_keys_reserve(rq->d->keys);
+		rc = tcsd_context_may_add_key(rq->d, rq->ctx, rq->peer->addr);
+		return rc ? rc : tcsd_keys_reserve(rq->d->keys);
 	default:
 		return 0;
 	}

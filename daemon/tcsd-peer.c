@@ -4,6 +4,13 @@
  * diagnostics (NETLINK_SOCK_DIAG / inet_diag) tell which uid owns the
  * client's end of the connection, which is what lets owner-class ordinals be
  * restricted to root and tss although the protocol carries no credentials.
+ *
+ * The answer is trusted only while the client's socket is provably alive:
+ * once the client has closed it (FIN_WAIT*, TIME_WAIT, orphaned) the kernel
+ * reports uid 0 and inode 0 for it, so a lookup made then would take anyone
+ * for root. The uid is therefore looked up once, at accept, and accepted only
+ * for an ESTABLISHED socket that still has an inode; otherwise it stays
+ * unknown, and an unknown peer never passes the owner check.
  */
 #include "config.h"
 
@@ -57,7 +64,7 @@ lookup_uid(const struct sockaddr_storage *local, const struct sockaddr_storage *
 	msg.nlh.nlmsg_flags = NLM_F_REQUEST;
 	msg.req.sdiag_family = local->ss_family;
 	msg.req.sdiag_protocol = IPPROTO_TCP;
-	msg.req.idiag_states = ~0u;
+	msg.req.idiag_states = 1u << TCP_ESTABLISHED;
 	/* the client's socket: its source is our peer, its destination is us */
 	if (local->ss_family == AF_INET) {
 		const struct sockaddr_in *l = (const void *)local, *r = (const void *)remote;
@@ -92,11 +99,28 @@ lookup_uid(const struct sockaddr_storage *local, const struct sockaddr_storage *
 		    h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
 			break;
 		m = NLMSG_DATA(h);
+		/* a closed or closing socket answers uid 0: it identifies nobody */
+		if (m->idiag_state != TCP_ESTABLISHED || m->idiag_inode == 0)
+			break;
 		*uid = m->idiag_uid;
 		found = TRUE;
 		break;
 	}
 	return found;
+}
+
+/* Per-peer quotas count a local user by uid and a remote peer by address (any port). */
+static void
+set_quota_key(TcsdPeer *peer, const char *host)
+{
+	if (!peer->local)
+		g_snprintf(peer->quota_key, sizeof(peer->quota_key), "addr %s", host);
+	else if (peer->uid_known)
+		g_snprintf(peer->quota_key, sizeof(peer->quota_key), "uid %lu",
+			   (unsigned long)peer->uid);
+	else
+		/* no identity: all such peers share one (small) allowance */
+		g_strlcpy(peer->quota_key, "uid ?", sizeof(peer->quota_key));
 }
 
 void
@@ -110,6 +134,7 @@ tcsd_peer_identify(int fd, TcsdPeer *peer)
 	peer->local = FALSE;
 	peer->uid_known = FALSE;
 	g_strlcpy(peer->addr, "unknown", sizeof(peer->addr));
+	g_strlcpy(peer->quota_key, "addr ?", sizeof(peer->quota_key));
 	if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0 ||
 	    getpeername(fd, (struct sockaddr *)&remote, &rlen) < 0)
 		return;
@@ -130,19 +155,20 @@ tcsd_peer_identify(int fd, TcsdPeer *peer)
 			peer->uid_known = TRUE;
 		}
 		g_strlcpy(peer->addr, "unix", sizeof(peer->addr));
+		set_quota_key(peer, host);
 		return;
 	}
 	g_snprintf(peer->addr, sizeof(peer->addr), "%s:%u", host, port);
 	peer->local = is_loopback(&remote);
-	peer->local_sa = local;
-	peer->remote_sa = remote;
+	/* now, while the connection is certainly alive: later the client may have closed */
+	if (peer->local && (remote.ss_family == AF_INET || remote.ss_family == AF_INET6))
+		peer->uid_known = lookup_uid(&local, &remote, &peer->uid);
+	set_quota_key(peer, host);
 }
 
 gboolean
-tcsd_peer_resolve_uid(TcsdPeer *peer)
+tcsd_peer_is_owner(const TcsdPeer *peer, const TcsdConfig *config)
 {
-	if (!peer->uid_known && peer->local &&
-	    (peer->remote_sa.ss_family == AF_INET || peer->remote_sa.ss_family == AF_INET6))
-		peer->uid_known = lookup_uid(&peer->local_sa, &peer->remote_sa, &peer->uid);
-	return peer->uid_known;
+	return peer->internal ||
+	       (peer->local && peer->uid_known && tcsd_config_is_owner_uid(config, peer->uid));
 }

@@ -4,10 +4,11 @@
 
 #include "tcsd-daemon.h"
 
-/* Fill peer (except id and uid) from an accepted socket. */
-void tcsd_peer_identify(int fd, TcsdPeer *peer);
 /*
- * The uid of a loopback TCP peer, asked of the kernel only when an ordinal
- * needs it (owner class): most connections never pay for the netlink query.
+ * Fill peer (except id) from a socket just accepted. A loopback peer's uid is
+ * asked of the kernel here, once, while the connection is alive; it stays
+ * unknown (uid_known FALSE) when the client's socket is no longer ESTABLISHED.
  */
-gboolean tcsd_peer_resolve_uid(TcsdPeer *peer);
+void tcsd_peer_identify(int fd, TcsdPeer *peer);
+/* Whether the peer may run owner-class ordinals (and is exempt from per-peer quotas). */
+gboolean tcsd_peer_is_owner(const TcsdPeer *peer, const TcsdConfig *config);

@@ -30,6 +30,7 @@ struct _TcsdServer {
 	GArray *listen_fds;   /* int */
 	GPtrArray *listen_sources;
 	GHashTable *conns;    /* id -> TcsdConn */
+	GHashTable *peer_conns; /* quota key -> number of connections (GUINT_TO_POINTER) */
 	guint64 next_id;
 	GThread *worker;
 	GAsyncQueue *jobs;
@@ -52,6 +53,8 @@ struct _TcsdConn {
 	guint8 *out;
 	gsize out_len, out_off;
 	gboolean busy;
+	gboolean counted;      /* in peer_conns */
+	gboolean holds;        /* has a TCS context (as of its last reply) */
 };
 
 typedef struct {
@@ -61,6 +64,7 @@ typedef struct {
 	gsize len;
 	gboolean disconnect;
 	gboolean quit;
+	gboolean holds; /* filled by the worker: the connection has a context after this request */
 	/* a task of the management plane: work() on the worker, done() back on the main thread */
 	TcsdWorkFunc work;
 	TcsdWorkFunc done;
@@ -125,6 +129,7 @@ worker_main(gpointer data)
 			continue;
 		}
 		j->reply = tcsd_dispatch_request(s->d, &j->peer, j->req, j->len, &j->reply_len);
+		j->holds = g_hash_table_contains(s->d->conn_contexts, &j->conn_id);
 		j->server = s;
 		g_main_context_invoke_full(s->d->main_context, G_PRIORITY_DEFAULT, deliver_reply, j,
 					   NULL);
@@ -135,8 +140,32 @@ worker_main(gpointer data)
 /* ---- connections (main thread) ---- */
 
 static void
+peer_conns_add(TcsdServer *s, const char *key, gint delta)
+{
+	guint n = GPOINTER_TO_UINT(g_hash_table_lookup(s->peer_conns, key)) + delta;
+
+	if (n)
+		g_hash_table_replace(s->peer_conns, g_strdup(key), GUINT_TO_POINTER(n));
+	else
+		g_hash_table_remove(s->peer_conns, key);
+}
+
+/* A connection that holds nothing is closed after idle_timeout_ms without a request. */
+static void
+conn_arm_idle(TcsdConn *c)
+{
+	guint ms = c->server->d->config->idle_timeout_ms;
+
+	g_source_set_ready_time(c->source, ms && !c->holds ? g_get_monotonic_time() +
+								     (gint64)ms * 1000
+							   : -1);
+}
+
+static void
 conn_free(TcsdConn *c)
 {
+	if (c->counted)
+		peer_conns_add(c->server, c->peer.quota_key, -1);
 	if (c->source) {
 		g_source_destroy(c->source);
 		g_source_unref(c->source);
@@ -171,8 +200,12 @@ conn_close(TcsdConn *c)
 static void
 on_deadline(TcsdConn *c)
 {
-	g_message("%s: request not received within %u ms, closing", c->peer.addr,
-		  c->server->d->config->request_timeout_ms);
+	if (c->have == 0)
+		g_message("%s: idle for %u ms holding no context, closing", c->peer.addr,
+			  c->server->d->config->idle_timeout_ms);
+	else
+		g_message("%s: request not received within %u ms, closing", c->peer.addr,
+			  c->server->d->config->request_timeout_ms);
 	conn_close(c);
 }
 
@@ -335,6 +368,7 @@ flush_output(TcsdConn *c)
 	}
 	c->busy = FALSE;
 	g_source_modify_unix_fd(c->source, c->tag, G_IO_IN | G_IO_HUP | G_IO_ERR);
+	conn_arm_idle(c);
 	return FALSE;
 }
 
@@ -345,6 +379,7 @@ deliver_reply(gpointer data)
 	TcsdConn *c = j->server->conns ? g_hash_table_lookup(j->server->conns, &j->conn_id) : NULL;
 
 	if (c) {
+		c->holds = j->holds;
 		c->out = g_steal_pointer(&j->reply);
 		c->out_len = j->reply_len;
 		c->out_off = 0;
@@ -401,9 +436,27 @@ accept_one(TcsdServer *s, int lfd)
 		g_free(c);
 		return TRUE;
 	}
+	/* one peer never takes all connections; owner_users are trusted with the TPM anyway */
+	if (!tcsd_peer_is_owner(&c->peer, s->d->config)) {
+		guint have = GPOINTER_TO_UINT(g_hash_table_lookup(s->peer_conns,
+								   c->peer.quota_key));
+		guint max = tcsd_config_connections_per_peer(s->d->config);
+
+		if (have >= max) {
+			g_warning("%s: %s has %u connections (max_connections_per_peer), "
+				  "refusing another",
+				  c->peer.addr, c->peer.quota_key, have);
+			close(fd);
+			g_free(c);
+			return TRUE;
+		}
+		peer_conns_add(s, c->peer.quota_key, 1);
+		c->counted = TRUE;
+	}
 	g_hash_table_insert(s->conns, &c->id, c);
 	g_debug("connection from %s", c->peer.addr);
 	conn_watch_input(c);
+	conn_arm_idle(c);
 	return TRUE;
 }
 
@@ -469,6 +522,7 @@ tcsd_server_new(TcsdDaemon *d, GError **error)
 	s->listen_sources = g_ptr_array_new();
 	s->conns = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
 					 (GDestroyNotify)conn_free);
+	s->peer_conns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	s->jobs = g_async_queue_new();
 
 	n = sd_listen_fds(1);
@@ -555,6 +609,7 @@ tcsd_server_free(TcsdServer *s)
 		}
 	}
 	g_clear_pointer(&s->conns, g_hash_table_unref);
+	g_clear_pointer(&s->peer_conns, g_hash_table_unref);
 	if (s->worker) {
 		TcsdJob *j = g_new0(TcsdJob, 1);
 		j->quit = TRUE;

@@ -29,6 +29,8 @@ struct _TcsdSessions {
 	/* session slots and saved-context entries the TPM gives us; 0 = not asked yet */
 	guint capacity;
 	guint ctx_capacity;
+	/* the TPM refused to save a session (e.g. disabled): only its loaded slots count */
+	gboolean cannot_save;
 };
 
 static void
@@ -94,6 +96,9 @@ swap_out_lru(TcsdSessions *s)
 	if (rc) {
 		/* no room for another saved context either: the TPM is really full */
 		g_debug("cannot save auth session 0x%08x: TPM 0x%x", lru->virt, rc);
+		/* out of context space is temporary; any other refusal (a disabled TPM) is not */
+		if (rc != TPM_RESOURCES && rc != TPM_NOCONTEXTSPACE)
+			s->cannot_save = TRUE;
 		return TPM_RESOURCES;
 	}
 	g_debug("auth session 0x%08x swapped out", lru->virt);
@@ -119,6 +124,22 @@ count(TcsdSessions *s, guint *loaded, guint *saved)
 	}
 }
 
+/* The TPM's free slots plus what tcsd holds: what it can hold in all. */
+static guint32
+query_capacity(TcsdSessions *s, guint loaded, guint saved)
+{
+	guint32 n = 0, m = 0, rc;
+
+	rc = tcsd_tpm_get_property(s->tpm, TPM_CAP_PROP_AUTHSESS, &n);
+	if (rc == 0)
+		rc = tcsd_tpm_get_property(s->tpm, TPM_CAP_PROP_CONTEXT, &m);
+	if (rc)
+		return rc;
+	s->capacity = n + loaded;
+	s->ctx_capacity = m + saved;
+	return 0;
+}
+
 /*
  * Make a session slot free before a command needs one. The slots are
  * counted, not asked of the TPM each time (it is asked once, and again when
@@ -134,14 +155,9 @@ make_room(TcsdSessions *s, gboolean new_session)
 
 	count(s, &loaded, &saved);
 	if (s->capacity == 0) {
-		guint32 n = 0, m = 0;
-		rc = tcsd_tpm_get_property(s->tpm, TPM_CAP_PROP_AUTHSESS, &n);
-		if (rc == 0)
-			rc = tcsd_tpm_get_property(s->tpm, TPM_CAP_PROP_CONTEXT, &m);
+		rc = query_capacity(s, loaded, saved);
 		if (rc)
 			return rc;
-		s->capacity = n + loaded;
-		s->ctx_capacity = m + saved;
 	}
 	for (guint tries = 0; loaded >= s->capacity && tries < 64; tries++) {
 		if (new_session && saved + 2 > s->ctx_capacity)
@@ -152,6 +168,22 @@ make_room(TcsdSessions *s, gboolean new_session)
 		count(s, &loaded, &saved);
 	}
 	return 0;
+}
+
+guint
+tcsd_sessions_holdable(TcsdSessions *s)
+{
+	guint loaded, saved;
+
+	if (s->capacity == 0) {
+		count(s, &loaded, &saved);
+		if (query_capacity(s, loaded, saved) != 0)
+			return 0;
+	}
+	if (s->cannot_save)
+		return s->capacity;
+	/* admission keeps two saved-context entries free (make_room) */
+	return s->capacity + (s->ctx_capacity > 2 ? s->ctx_capacity - 2 : 0);
 }
 
 static guint32

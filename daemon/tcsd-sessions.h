@@ -52,3 +52,5 @@ void tcsd_sessions_forget(TcsdSessions *s, guint32 virt);
 /* The client is done with it: flush it from the TPM (or drop its saved context). */
 void tcsd_sessions_close(TcsdSessions *s, guint32 virt);
 guint tcsd_sessions_count(TcsdSessions *s);
+/* How many auth sessions the TPM can hold at once, loaded or saved (0 if it cannot say). */
+guint tcsd_sessions_holdable(TcsdSessions *s);

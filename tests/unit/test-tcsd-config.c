@@ -52,6 +52,15 @@ test_defaults(void)
 	g_assert_cmpuint(c->max_auth_sessions_per_context, ==, 64);
 	g_assert_cmpuint(c->max_request_size, ==, 65536);
 	g_assert_cmpuint(c->request_timeout_ms, ==, 10000);
+	/* per-peer quotas: automatic connection share, exempt owner users */
+	g_assert_cmpuint(c->idle_timeout_ms, ==, 60000);
+	g_assert_cmpuint(tcsd_config_connections_per_peer(c), ==, 256);
+	g_assert_cmpuint(c->max_auth_sessions_per_peer, ==, 0);
+	g_assert_cmpuint(c->max_events_per_peer, ==, 1024);
+	c->max_connections = 2;
+	g_assert_cmpuint(tcsd_config_connections_per_peer(c), ==, 1);
+	c->max_connections_per_peer = 7;
+	g_assert_cmpuint(tcsd_config_connections_per_peer(c), ==, 7);
 }
 
 static void
