@@ -215,11 +215,17 @@ tcsd_ps_owners_changed(TcsdDaemon *d, const TcsUuid *registered, const uid_t *ow
 
 	if (!d->ps_owners)
 		return;
-	(void)prune(d);
-	if (registered && owner)
-		g_hash_table_replace(d->ps_owners->owners,
-				     g_strdup(tcs_uuid_to_string(registered, s)),
-				     GUINT_TO_POINTER((guint)*owner));
+	if (registered) {
+		/* only this key changed: no need to walk the store */
+		tcs_uuid_to_string(registered, s);
+		if (owner)
+			g_hash_table_replace(d->ps_owners->owners, g_strdup(s),
+					     GUINT_TO_POINTER((guint)*owner));
+		else
+			(void)g_hash_table_remove(d->ps_owners->owners, s);
+	} else {
+		(void)prune(d);
+	}
 	if (rk_written)
 		record_rk(d);
 	save_or_warn(d->ps_owners);

@@ -27,9 +27,9 @@ int tcsd_ps_replace(TcsdDaemon *d, TcsPs *next);
 gboolean tcsd_ps_owners_init(TcsdDaemon *d, GError **error);
 void tcsd_ps_owners_free(TcsdDaemon *d);
 /*
- * system.data changed: drop owners of keys gone, record owner for
- * registered (both optional), record the RK present now if rk_written,
- * and rewrite the sidecar.
+ * system.data changed, then rewrite the sidecar: with registered, that one
+ * key was added (owner recorded, or none when NULL); without, keys went and
+ * their owners are dropped. rk_written: record the RK present now.
  */
 void tcsd_ps_owners_changed(TcsdDaemon *d, const TcsUuid *registered, const uid_t *owner,
 			    gboolean rk_written);
