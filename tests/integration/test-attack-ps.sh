@@ -5,7 +5,7 @@
 # nobody's own keys come and go, max_registered_keys_per_user holds nobody
 # (root is exempt); the owners live in state_dir/key-owners (tss, 0600).
 # Then an RK substituted in system.data while tcsd is stopped: tcsd refuses
-# to hand it out, tpmencrypt/tpmdecrypt stop with the clear message, and
+# to hand it out, tpmencrypt/tpmdecrypt/tpmcreate stop with the clear message, and
 # after a legitimate RK is made again everything works.
 # Exit: 0 pass, 1 fail, 77 skip.
 set -u
@@ -126,6 +126,14 @@ if [ "$rc" = 4 ] && grep -q "not the one tcsd recorded" "$W/err.txt"; then
     ok "tpmdecrypt refuses the substituted RK too (exit 4)"
 else
     nok "tpmdecrypt with the substituted RK: exit $rc, $(head -c 300 "$W/err.txt")"
+fi
+if [ -x "$TCS_BUILD_DIR/cli/tpmcreate" ]; then
+    timeout 120 "$TCS_BUILD_DIR/cli/tpmcreate" -k 512 "$W/bad.blob" </dev/null 2>"$W/err.txt"; rc=$?
+    if [ "$rc" != 0 ] && grep -q "not the one tcsd recorded" "$W/err.txt"; then
+        ok "tpmcreate refuses the substituted RK (exit $rc)"
+    else
+        nok "tpmcreate with the substituted RK: exit $rc, $(head -c 300 "$W/err.txt")"
+    fi
 fi
 grep -q "is not the one tcsd recorded when it was created" "$TCS_DIR/tcsd.log" &&
     ok "tcsd logs the substitution" || nok "no log line for the substituted RK"
