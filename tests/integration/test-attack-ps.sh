@@ -150,6 +150,22 @@ fi
 
 if ! kill -0 "$_TCS_TCSD_PID" 2>/dev/null; then nok "tcsd is alive"; fi
 tcs_stop_tcsd || nok "tcsd stopped cleanly"
+
+# ---- a damaged key-owners file stops tcsd rather than losing the owners
+OWNERS=$TCS_DIR/state/key-owners
+cp -p "$OWNERS" "$W/key-owners.good"
+echo "key not-a-uuid 0" >> "$OWNERS"
+if tcs_start_tcsd_ours 2>/dev/null; then
+    nok "tcsd starts over a damaged key-owners file"
+else
+    grep -q "bad line 'key not-a-uuid 0'" "$TCS_DIR/tcsd.log" &&
+        ok "a damaged key-owners file stops tcsd, naming the line" ||
+        nok "no message naming the damaged line: $(tail -n 2 "$TCS_DIR/tcsd.log")"
+fi
+cp -p "$W/key-owners.good" "$OWNERS"
+tcs_start_tcsd_ours || exit 1
+expect "with the file back, root's key is still not nobody's" 0x2002 "$(nobody unregister "$ROOTKEY")"
+tcs_stop_tcsd || nok "tcsd stopped cleanly"
 if grep -Eq 'CRITICAL|ERROR:|AddressSanitizer|LeakSanitizer|runtime error' "$TCS_DIR/tcsd.log"; then
     nok "tcsd's log is clean: $(grep -E 'CRITICAL|ERROR:|Sanitizer|runtime error' "$TCS_DIR/tcsd.log" | head -3)"
 fi
