@@ -86,8 +86,9 @@ tcsd_ps_register(TcsdDaemon *d, const TcsUuid *uuid, const TcsUuid *parent, cons
 	return 0;
 }
 
-/* Peers without a uid (remote, allowed RegisterKey by remote_ops) share this one; no user has it. */
+/* Peers without a uid (remote, RegisterKey in remote_ops) share this one; no user has it. */
 #define PS_UID_REMOTE ((uid_t)-1)
+#define WELL_KNOWN_ONLY "a well-known UUID, for owner_users only"
 
 typedef struct {
 	gboolean privileged; /* the management plane or an owner_user */
@@ -116,7 +117,7 @@ ps_caller(TcsdRequest *rq, PsCaller *c)
 	return 0;
 }
 
-/* The SRK, SK and RK: what the tools trust, so only owner_users and the management plane write them. */
+/* The SRK, SK and RK are what the tools trust: owner_users and the management plane write them. */
 static gboolean
 is_well_known(const TcsUuid *u)
 {
@@ -158,7 +159,7 @@ tcsd_op_register_key(TcsdRequest *rq)
 	if (rc)
 		return rc;
 	if (is_well_known(&uuid) && !caller.privileged)
-		return refuse(rq, &caller, &uuid, "a well-known UUID, for owner_users only");
+		return refuse(rq, &caller, &uuid, WELL_KNOWN_ONLY);
 	if (tcs_ps_find(&d->ps, &uuid))
 		return TCS_ERR(TSS_E_KEY_ALREADY_REGISTERED);
 	/* the parent need not be registered (yet): TrouSerS accepts that too */
@@ -195,7 +196,7 @@ tcsd_op_unregister_key(TcsdRequest *rq)
 		return TCS_ERR(TSS_E_PS_KEY_NOTFOUND);
 	if (!caller.privileged) {
 		if (is_well_known(&uuid))
-			return refuse(rq, &caller, &uuid, "a well-known UUID, for owner_users only");
+			return refuse(rq, &caller, &uuid, WELL_KNOWN_ONLY);
 		/* no recorded owner (TrouSerS' keys, the management plane's): owner_users only */
 		if (!tcsd_ps_owners_lookup(d, &uuid, &owner) || owner != caller.uid)
 			return refuse(rq, &caller, &uuid, "registered by another user");

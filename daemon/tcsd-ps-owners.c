@@ -99,7 +99,8 @@ parse_line(TcsdPsOwners *o, const char *line, GError **error)
 
 	if (n == 2 && !strcmp(f[0], "rk-sha256") && strlen(f[1]) == 2 * RK_DIGEST_SIZE) {
 		for (guint i = 0; i < RK_DIGEST_SIZE; i++) {
-			int hi = g_ascii_xdigit_value(f[1][2 * i]), lo = g_ascii_xdigit_value(f[1][2 * i + 1]);
+			int hi = g_ascii_xdigit_value(f[1][2 * i]);
+			int lo = g_ascii_xdigit_value(f[1][2 * i + 1]);
 
 			if (hi < 0 || lo < 0)
 				goto bad;
