@@ -28,6 +28,9 @@
 #define OWNERS_MAGIC "tcs-key-owners 1"
 #define OWNERS_MAX_SIZE (1024u * 1024)
 #define RK_DIGEST_SIZE 32u
+#define OWNERS_REPAIR                                                                              \
+	" (repair or delete it: without it every key belongs to owner_users and the RK found "   \
+	"in system.data is taken as tcsd's)"
 
 struct _TcsdPsOwners {
 	char *path;
@@ -58,7 +61,6 @@ static gboolean
 save(TcsdPsOwners *o, GError **error)
 {
 	g_autoptr(GString) s = g_string_new(OWNERS_MAGIC "\n");
-	g_autoptr(GList) keys = g_hash_table_get_keys(o->owners);
 	GHashTableIter it;
 	gpointer k, v;
 
@@ -116,7 +118,8 @@ parse_line(TcsdPsOwners *o, const char *line, GError **error)
 		return TRUE;
 	}
 bad:
-	g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: bad line '%s'", o->path, line);
+	g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: bad line '%s'" OWNERS_REPAIR,
+		    o->path, line);
 	return FALSE;
 }
 
@@ -176,14 +179,14 @@ tcsd_ps_owners_init(TcsdDaemon *d, GError **error)
 		return TRUE;
 	}
 	if (len > OWNERS_MAX_SIZE || memchr(data, '\0', len)) {
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a key owners file",
-			    o->path);
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "%s: not a key owners file" OWNERS_REPAIR, o->path);
 		return FALSE;
 	}
 	lines = g_strsplit(data, "\n", -1);
 	if (!lines[0] || strcmp(lines[0], OWNERS_MAGIC) != 0) {
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a key owners file",
-			    o->path);
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			    "%s: not a key owners file" OWNERS_REPAIR, o->path);
 		return FALSE;
 	}
 	for (guint i = 1; lines[i]; i++)
