@@ -13,6 +13,7 @@
 #include "tcs-auth.h"
 #include "tcs-crypt-tpm.h"
 #include "tcs-key.h"
+#include "tcs-keyblob.h"
 #include "tcs-passphrase.h"
 #include "tcs-rc.h"
 #include "tcs-uuid.h"
@@ -117,6 +118,10 @@ tcs_crypt_tpm_open(TcsCryptTpm *t)
 		return TCS_CRYPT_EXIT_TPM;
 	}
 	rc = tcs_client_get_registered_key_blob(t->client, &TCS_UUID_RK, &blob, &len);
+	if (TCS_RC_IS_RK_MISMATCH(rc)) {
+		tcs_crypt_error("%s", TCS_RK_MISMATCH_MESSAGE);
+		return TCS_CRYPT_EXIT_NO_RK;
+	}
 	if (is_tss(rc, TSS_E_PS_KEY_NOTFOUND)) {
 		tcs_crypt_error("no roaming key (RK, UUID 00000000-0000-0000-0000-000000000003) is "
 				"registered in system persistent storage; " RK_HINT);
@@ -134,6 +139,10 @@ tcs_crypt_tpm_open(TcsCryptTpm *t)
 	}
 	t->rk_migratable = k.key_flags & TPM_KEY_FLAG_MIGRATABLE;
 	rc = tcs_client_load_key_by_uuid(t->client, &TCS_UUID_RK, lookup_well_known, NULL, &t->rk);
+	if (TCS_RC_IS_RK_MISMATCH(rc)) {
+		tcs_crypt_error("%s", TCS_RK_MISMATCH_MESSAGE);
+		return TCS_CRYPT_EXIT_NO_RK;
+	}
 	if (rc != 0) {
 		tcs_crypt_error("cannot load the roaming key: %s", tcs_crypt_strerror(rc));
 		return TCS_CRYPT_EXIT_TPM;

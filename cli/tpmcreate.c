@@ -70,6 +70,8 @@ tss_error(const char *what, int rc)
 
 	if (rc == -ENOENT)
 		fprintf(stderr, "tpmcreate: %s\n", TCS_KEYBLOB_NO_RK_MESSAGE);
+	else if (TCS_RC_IS_RK_MISMATCH(rc))
+		fprintf(stderr, "tpmcreate: %s\n", TCS_RK_MISMATCH_MESSAGE);
 	else if (rc < 0)
 		fprintf(stderr, "tpmcreate: %s: %s\n", what, strerror(-rc));
 	else

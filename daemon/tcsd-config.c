@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tcs-ps.h"
 #include "tcs-types.h"
 #include "tcsd-tpm-device.h"
 
@@ -67,6 +68,7 @@ static const TcsdOption options[] = {
 	OPT_RANGE(max_contexts_per_connection, 1, 65536),
 	OPT_RANGE(max_keys_per_context, 1, 65536),
 	OPT_RANGE(max_auth_sessions_per_context, 1, 65536),
+	OPT_RANGE(max_registered_keys_per_user, 0, TCS_PS_MAX_KEYS),
 	OPT_RANGE(max_request_size, TCSD_HEADER_SIZE, 16 * 1024 * 1024),
 	OPT_RANGE(request_timeout_ms, 100, 3600 * 1000),
 	OPT_RANGE(max_connections_per_peer, 0, 1000000),
@@ -460,6 +462,7 @@ tcsd_config_new_defaults(void)
 	c->max_contexts_per_connection = 64;
 	c->max_keys_per_context = 256;
 	c->max_auth_sessions_per_context = 64;
+	c->max_registered_keys_per_user = 64;
 	c->max_request_size = 65536;
 	c->request_timeout_ms = 10000;
 	c->max_connections_per_peer = 0;

@@ -49,6 +49,7 @@ typedef struct {
 	guint max_contexts_per_connection;
 	guint max_keys_per_context;
 	guint max_auth_sessions_per_context;
+	guint max_registered_keys_per_user; /* in system PS, per uid; owner_users exempt */
 	guint max_request_size;
 	guint request_timeout_ms;
 	/*

@@ -21,6 +21,7 @@ typedef struct _TcsdKeyCache TcsdKeyCache;
 typedef struct _TcsdSessions TcsdSessions;
 typedef struct _TcsdTpm TcsdTpm;
 typedef struct _TcsdEventLog TcsdEventLog;
+typedef struct _TcsdPsOwners TcsdPsOwners;
 
 /* Who is on the other end of a TCP connection (resolved at accept time). */
 typedef struct {
@@ -54,6 +55,7 @@ struct _TcsdDaemon {
 	GHashTable *peer_usage;     /* quota key -> TcsdPeerUsage */
 	TcsPs ps;
 	char *ps_path;
+	TcsdPsOwners *ps_owners;    /* who registered what, and the recorded RK */
 	guint8 tpm_version_minor;   /* reported by OpenContext */
 	gpointer manager;           /* TcsdManager, when org.tcs.Manager is served */
 };

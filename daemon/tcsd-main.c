@@ -23,6 +23,7 @@
 #include "tcsd-daemon.h"
 #include "tcsd-keys.h"
 #include "tcsd-manager.h"
+#include "tcsd-ps.h"
 #include "tcsd-server.h"
 #include "tcsd-sessions.h"
 #include "tcsd-tpm.h"
@@ -347,6 +348,8 @@ run(int argc, char **argv)
 			    g_strerror(-r));
 		goto fail;
 	}
+	if (!tcsd_ps_owners_init(&d, &error))
+		goto fail;
 	tcsd_contexts_init(&d);
 	d.keys = tcsd_keys_new(d.tpm);
 	d.sessions = tcsd_sessions_new(d.tpm, d.keys);
@@ -379,6 +382,7 @@ run(int argc, char **argv)
 	tcsd_sessions_free(d.sessions);
 	tcsd_evlog_free(d.evlog);
 	tcs_ps_clear(&d.ps);
+	tcsd_ps_owners_free(&d);
 	tcsd_tpm_free(d.tpm);
 	return 0;
 
@@ -391,6 +395,7 @@ fail:
 	if (dev)
 		tcsd_tpm_device_free(dev);
 	tcs_ps_clear(&d.ps);
+	tcsd_ps_owners_free(&d);
 	return 1;
 }
 

@@ -27,6 +27,7 @@
 #include "tcs-buf.h"
 #include "tcs-key-wrap.h"
 #include "tcs-key.h"
+#include "tcs-keyblob.h"
 #include "tcs-uuid.h"
 #include "tcsd-manager-private.h"
 #include "tcsd-ps.h"
@@ -175,6 +176,9 @@ archive_subtree(TcsdDaemon *d, TcsClient *c, const guint8 owner[TCS_SECRET_SIZE]
 	if (!rk)
 		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_NOT_FOUND,
 				 "there is no RK (…0003) in system persistent storage");
+	if (tcsd_ps_check_rk(d, rk))
+		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_NOT_FOUND, "%s",
+				 TCS_RK_MISMATCH_MESSAGE);
 	if (!extract_rk(c, owner, rk, &root, error))
 		return FALSE;
 	rc = tcs_archive_add(&a, &root);
@@ -365,6 +369,8 @@ tcsd_manager_restore_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	g_autofree guint8 *data = NULL, *rk_blob = NULL;
 	g_autoptr(GArray) old = tcsd_manager_descendants(&d->ps, &uuid_rk);
 	gboolean rk_exists = tcs_ps_find(&d->ps, &uuid_rk) != NULL;
+	/* a substituted RK is what Restore repairs: nothing in it is worth a safety copy */
+	gboolean rk_substitute = rk_exists && tcsd_ps_check_rk(d, tcs_ps_find(&d->ps, &uuid_rk));
 	guint8 owner[TCS_SECRET_SIZE];
 	size_t len = 0, rk_len = 0, secret_len = 0;
 	const void *secret = g_bytes_get_data(op->archive_secret, &secret_len);
@@ -410,7 +416,7 @@ tcsd_manager_restore_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	if (!tcsd_manager_owner_secret(d, c, &op->owner, owner, &op->error))
 		return;
 	rk_blob = rewrap_rk(c, owner, &a.entries[0], &rk_len, &op->error);
-	if (rk_blob && !op->dry_run && rk_exists &&
+	if (rk_blob && !op->dry_run && rk_exists && !rk_substitute &&
 	    !archive_subtree(d, c, owner, op->archive_secret, op->fd_out, &safety_count,
 			     &safety_size, &op->error))
 		g_prefix_error(&op->error, "nothing was restored: the safety copy failed: ");

@@ -9,6 +9,7 @@
 #include "tcs-uuid.h"
 #include "tcsd-dispatch.h"
 #include "tcsd-keys.h"
+#include "tcsd-ps.h"
 #include "tcsd-sessions.h"
 #include "tcsd-tpm.h"
 
@@ -166,6 +167,10 @@ load_by_uuid(TcsdRequest *rq, const TcsUuid *uuid, TcsLoadKeyInfo *info, gboolea
 	pk = tcs_ps_find(&d->ps, uuid);
 	if (!pk)
 		return TCS_ERR(TSS_E_PS_KEY_NOTFOUND);
+	/* the RK, or an ancestor on the way to it: only the one tcsd recorded */
+	rc = tcsd_ps_check_rk(d, pk);
+	if (rc)
+		return rc;
 	tcs_uuid_to_string(uuid, key_str);
 	if (g_hash_table_lookup_extended(d->uuid_keys, key_str, NULL, &cached) &&
 	    same_blob(d, GPOINTER_TO_UINT(cached), pk)) {

@@ -26,7 +26,7 @@ register_srk(TcsdDaemon *d, const guint8 *rsp, gsize len)
 	}
 	tcs_key_zero_modulus(&k);
 	(void)tcs_ps_remove(&d->ps, &TCS_UUID_SRK);
-	if (tcsd_ps_register(d, &TCS_UUID_SRK, &null_uuid, k.raw, k.raw_len, NULL, 0))
+	if (tcsd_ps_register(d, &TCS_UUID_SRK, &null_uuid, k.raw, k.raw_len, NULL, 0, NULL))
 		g_warning("TakeOwnership: the SRK could not be written to %s", d->ps_path);
 }
 

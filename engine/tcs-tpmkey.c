@@ -133,6 +133,8 @@ load_locked(TcsTpmKey *k, char err[TCS_TPMKEY_ERR_SIZE])
 	}
 	if (rc == -ENOENT && tcs_uuid_equal(&k->kb.parent, &TCS_UUID_RK))
 		say(err, "%s: %s", k->path, TCS_KEYBLOB_NO_RK_MESSAGE);
+	else if (TCS_RC_IS_RK_MISMATCH(rc))
+		say(err, "%s: %s", k->path, TCS_RK_MISMATCH_MESSAGE);
 	else if (rc == -ENOENT)
 		say(err, "%s: its parent key %s is not in system persistent storage", k->path,
 		    tcs_uuid_to_string(&k->kb.parent, u));

@@ -80,6 +80,16 @@ int tcs_keyblob_write_file(const char *path, const uint8_t *blob, size_t len,
 #define TCS_KEYBLOB_NO_RK_MESSAGE                                                                  \
 	"no RK (00000000-0000-0000-0000-000000000003) in system persistent storage: create it "    \
 	"with `tpmadm addkey key=rk` / `tpmctl addkey rk`"
+/*
+ * What they say when tcsd refuses the RK it finds in system.data because it
+ * is not the one it recorded (tcsd answers TCS_E_KEY_MISMATCH only then).
+ */
+#define TCS_RK_MISMATCH_MESSAGE                                                                    \
+	"the RK registered in system PS is not the one tcsd recorded when it was created: "       \
+	"system.data was changed outside tcsd, and whoever put this RK there may read what is "   \
+	"encrypted under it; restore the RK (`tpmctl restore`) or make a new one (`tpmctl addkey " \
+	"rk --replace`)"
+#define TCS_RC_IS_RK_MISMATCH(rc) ((rc) > 0 && ((uint32_t)(rc) & 0xfffu) == TCS_E_KEY_MISMATCH)
 
 /*
  * Load a parent key from system persistent storage: for the SRK

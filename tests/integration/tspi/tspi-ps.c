@@ -10,6 +10,8 @@
  *   +- storage key, usage auth        U_STORAGE
  *   |  +- signing key, usage auth     U_SIGN     (the SRK's grandchild)
  *   +- bind key, no auth              U_BIND
+ *   (and, for a moment, the bind key again as U_ORPHAN, its parent
+ *   U_NO_PARENT never registered)
  *
  * A second context then loads them by UUID; a third one loads the same UUIDs
  * (shared with the second) and still uses them after the second has closed:
@@ -115,7 +117,8 @@ int
 main(void)
 {
 	const TSS_UUID U_STORAGE = tt_uuid(0x50, 1), U_SIGN = tt_uuid(0x50, 2),
-		       U_BIND = tt_uuid(0x50, 3), U_UNKNOWN = tt_uuid(0x50, 0x99);
+		       U_BIND = tt_uuid(0x50, 3), U_UNKNOWN = tt_uuid(0x50, 0x99),
+		       U_ORPHAN = tt_uuid(0x50, 4), U_NO_PARENT = tt_uuid(0x50, 0x98);
 	TSS_HCONTEXT ctx, ctx2, ctx3;
 	TSS_HTPM tpm;
 	TSS_HKEY srk, storage = 0, sign = 0, bind = 0, k, k_storage, k_sign, k_bind;
@@ -157,6 +160,12 @@ main(void)
 		rc = Tspi_Context_RegisterKey(ctx, bind, TSS_PS_TYPE_SYSTEM, U_BIND,
 					      TSS_PS_TYPE_SYSTEM, tt_srk_uuid);
 		tt_rc(rc, 0, "RegisterKey bind key (system PS, parent SRK)");
+		/* a parent that is not registered (yet): TrouSerS takes it, and so do we */
+		rc = Tspi_Context_RegisterKey(ctx, bind, TSS_PS_TYPE_SYSTEM, U_ORPHAN,
+					      TSS_PS_TYPE_SYSTEM, U_NO_PARENT);
+		tt_rc(rc, 0, "RegisterKey with an unregistered parent UUID (system PS)");
+		rc = Tspi_Context_UnregisterKey(ctx, TSS_PS_TYPE_SYSTEM, U_ORPHAN, &k);
+		tt_rc(rc, 0, "UnregisterKey the key with the unregistered parent");
 	}
 
 	/* -- enumerate */
