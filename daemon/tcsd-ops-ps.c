@@ -108,12 +108,12 @@ ps_caller(TcsdRequest *rq, PsCaller *c)
 	}
 	if (!p->local)
 		return 0;
-	if (!tcsd_peer_resolve_uid(p)) {
+	if (!p->uid_known) {
 		g_message("refused %s from %s: its uid is unknown", rq->ord->name, p->addr);
 		return TCS_ERR(TSS_E_FAIL);
 	}
 	c->uid = p->uid;
-	c->privileged = tcsd_config_is_owner_uid(rq->d->config, p->uid);
+	c->privileged = tcsd_peer_is_owner(p, rq->d->config);
 	return 0;
 }
 
