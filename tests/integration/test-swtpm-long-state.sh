@@ -73,7 +73,7 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 try:
     s.connect(sys.argv[1])
 except OSError as e:
-    print(e); sys.exit(1)
+    print("#", e); sys.exit(1)
 s.sendall(bytes([0, 0, 0, 3]))  # CMD_SHUTDOWN
 sys.exit(0)'
 check "nobody cannot connect to swtpm.ctrl" eval '! as_nobody python3 -c "$CONNECT" state/swtpm.ctrl'
