@@ -69,6 +69,8 @@ static const TcsdOption options[] = {
 	OPT_RANGE(max_request_size, TCSD_HEADER_SIZE, 16 * 1024 * 1024),
 	OPT_RANGE(request_timeout_ms, 100, 3600 * 1000),
 	OPT(dbus, OPT_DBUS),
+	OPT_RANGE(manager_auth_timeout_ms, 100, 3600 * 1000),
+	OPT_RANGE(manager_io_timeout_ms, 100, 3600 * 1000),
 };
 
 /* the TCSD ordinals (anchors §3) that remote_ops names open up */
@@ -455,6 +457,8 @@ tcsd_config_new_defaults(void)
 	c->max_auth_sessions_per_context = 64;
 	c->max_request_size = 65536;
 	c->request_timeout_ms = 10000;
+	c->manager_auth_timeout_ms = 300000;
+	c->manager_io_timeout_ms = 60000;
 	/* cannot fail when not strict */
 	parse_users("root," TCS_TSS_USER, FALSE, &c->owner_uids, NULL);
 	return g_steal_pointer(&c);

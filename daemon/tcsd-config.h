@@ -52,6 +52,8 @@ typedef struct {
 	guint max_request_size;
 	guint request_timeout_ms;
 	TcsdDbusMode dbus; /* serve org.tcs.Manager on the system bus */
+	guint manager_auth_timeout_ms; /* a polkit check that does not answer fails */
+	guint manager_io_timeout_ms;   /* reading or writing an archive descriptor */
 } TcsdConfig;
 
 GQuark tcsd_config_error_quark(void);
