@@ -522,10 +522,11 @@ io_open(TcsdOp *op, int fd, int flags, guint timeout_ms, GIOCondition cond, GUni
 	TcsdOpFunc then)
 {
 	struct stat st;
+	gboolean known = fstat(fd, &st) == 0;
 
 	op->io_fd = fd;
-	op->io_sock = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+	op->io_sock = known && S_ISSOCK(st.st_mode);
+	if (known && S_ISFIFO(st.st_mode)) {
 		char path[64];
 		int nfd;
 

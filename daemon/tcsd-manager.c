@@ -281,13 +281,6 @@ op_fail(TcsdOp *op, TcsdManagerError code, const char *message)
 	op_finish(op);
 }
 
-/* Backup's archive is out (or failed): now the caller hears of it. */
-static void
-op_written(TcsdOp *op)
-{
-	op_finish(op);
-}
-
 static void
 op_done(TcsdDaemon *d, gpointer data)
 {
@@ -297,8 +290,9 @@ op_done(TcsdDaemon *d, gpointer data)
 	update_state(m, &op->state);
 	emit_keys_changed(m, op->registered, op->unregistered);
 	if (!op->error && op->output && op->fd_out >= 0 && !m->closing) {
+		/* the caller hears of it once the archive is out (or could not go out) */
 		m->io = g_list_prepend(m->io, op);
-		tcsd_manager_write_output(op, m->d->config->manager_io_timeout_ms, op_written);
+		tcsd_manager_write_output(op, m->d->config->manager_io_timeout_ms, op_finish);
 		return;
 	}
 	op_finish(op);
