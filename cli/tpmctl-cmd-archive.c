@@ -3,7 +3,8 @@
  * Key archives: backup and restore. tcsd runs with a private /tmp and no
  * access to home directories, so we open the files and pass descriptors;
  * restore also creates the safety copy of the keys it replaces, in /tmp
- * under a random name as tpmadm did.
+ * under a random name as tpmadm did. The file "-" is standard output for
+ * backup (then every message goes to stderr) and standard input for restore.
  */
 #include "config.h"
 
@@ -64,12 +65,28 @@ tpmctl_cmd_backup(Tpmctl *ctl, TpmctlRequest *req)
 	GVariantBuilder opts;
 	const char *mode = NULL;
 	int fd, rc, flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY;
+	bool to_stdout = strcmp(req->file, "-") == 0;
 
+	if (to_stdout && ctl->json)
+		return tpmctl_fail(ctl, TPMCTL_EXIT_USAGE, "tpmctl.Usage",
+				   "the archive and the JSON report cannot both go to standard output");
+	if (to_stdout && isatty(STDOUT_FILENO))
+		return tpmctl_fail(ctl, TPMCTL_EXIT_USAGE, "tpmctl.Usage",
+				   "will not write a binary archive to a terminal: redirect standard output");
 	rc = tpmctl_get_properties(ctl, &props);
 	if (rc != TPMCTL_EXIT_OK)
 		return rc;
+	if (!tpmctl_property_bool(props, "Owned"))
+		return tpmctl_fail(ctl, TPMCTL_EXIT_STATE, "org.tcs.Error.NotOwned",
+				   "the TPM is not owned, so it holds no keys to back up");
 	flags |= req->overwrite ? O_TRUNC : O_EXCL;
-	fd = open(req->file, flags, 0600);
+	if (to_stdout) {
+		/* the messages must not mix with the archive */
+		ctl->stdout_is_data = true;
+		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	} else {
+		fd = open(req->file, flags, 0600);
+	}
 	if (fd < 0)
 		return file_failed(ctl, "cannot create", req->file, errno);
 
@@ -95,7 +112,7 @@ tpmctl_cmd_backup(Tpmctl *ctl, TpmctlRequest *req)
 				 &error);
 		if (rc != TPMCTL_EXIT_OK)
 			rc = tpmctl_report_error(ctl, "the backup operation has failed", error);
-		else if (fsync(fd) < 0 && errno != EINVAL)
+		else if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
 			rc = file_failed(ctl, "cannot write", req->file, errno);
 	}
 	if (secret)
@@ -103,7 +120,8 @@ tpmctl_cmd_backup(Tpmctl *ctl, TpmctlRequest *req)
 	close(fd);
 	if (rc != TPMCTL_EXIT_OK) {
 		/* no half-written archive for anyone to trust later */
-		unlink(req->file);
+		if (!to_stdout)
+			unlink(req->file);
 		return rc;
 	}
 	g_variant_get(reply, "(@a{sv})", &summary);
@@ -113,7 +131,7 @@ tpmctl_cmd_backup(Tpmctl *ctl, TpmctlRequest *req)
 		json_object_object_add(doc, "file", json_object_new_string(req->file));
 		tpmctl_json_print(doc);
 	} else {
-		printf("The backup operation has succeeded.\n");
+		fprintf(to_stdout ? stderr : stdout, "The backup operation has succeeded.\n");
 	}
 	return TPMCTL_EXIT_OK;
 }
@@ -209,7 +227,15 @@ tpmctl_cmd_restore(Tpmctl *ctl, TpmctlRequest *req)
 	rc = tpmctl_get_properties(ctl, &props);
 	if (rc != TPMCTL_EXIT_OK)
 		return rc;
-	c.archive = open(req->file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* before any prompt: restoring needs the owner to wrap the RK for this TPM's SRK */
+	if (!tpmctl_property_bool(props, "Owned"))
+		return tpmctl_fail(ctl, TPMCTL_EXIT_STATE, "org.tcs.Error.NotOwned",
+				   "the TPM is not owned: take ownership first (%s takeownership), "
+				   "then restore", ctl->front == TPMCTL_FRONT_TPMCTL ? "tpmctl" : "tpmadm");
+	if (strcmp(req->file, "-") == 0)
+		c.archive = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+	else
+		c.archive = open(req->file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (c.archive < 0)
 		return file_failed(ctl, "cannot open", req->file, errno);
 	{
@@ -219,7 +245,8 @@ tpmctl_cmd_restore(Tpmctl *ctl, TpmctlRequest *req)
 		if (fstat(c.archive, &st) < 0 || !S_ISREG(st.st_mode)) {
 			close(c.archive);
 			return tpmctl_fail(ctl, TPMCTL_EXIT_USAGE, "tpmctl.Usage",
-					   "%s is not a regular file", req->file);
+					   "%s is not a regular file (restore reads the archive twice)",
+					   strcmp(req->file, "-") == 0 ? "standard input" : req->file);
 		}
 	}
 	rc = tpmctl_archive_secret(ctl, req, "Please enter the secret used for the backup file: ",

@@ -76,12 +76,14 @@ tpmctl_say(const Tpmctl *ctl, const char *fmt, ...)
 {
 	va_list ap;
 
+	FILE *out = ctl->stdout_is_data ? stderr : stdout;
+
 	if (ctl->json)
 		return;
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vfprintf(out, fmt, ap);
 	va_end(ap);
-	fflush(stdout);
+	fflush(out);
 }
 
 static void

@@ -51,6 +51,9 @@ tpmctl_agent_start(Tpmctl *ctl)
 		/* the agent inherits only the notify end and the terminal */
 		if (fcntl(fds[1], F_SETFD, 0) < 0)
 			_exit(127);
+		/* an archive on stdout: the agent's prompt must not land in it */
+		if (ctl->stdout_is_data && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(127);
 		execl(path, path, "--process", pid, "--notify-fd", notify, "--fallback", (char *)NULL);
 		_exit(127);
 	}

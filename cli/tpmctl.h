@@ -64,6 +64,7 @@ typedef struct {
 	bool json;
 	bool ask_password;     /* prompts and polkit's interactive authorisation allowed */
 	bool interactive;      /* stdin is a terminal */
+	bool stdout_is_data;   /* an archive goes to stdout: messages go to stderr */
 	GDBusConnection *bus;
 	GPid agent_pid;        /* pkttyagent, 0 when none */
 	bool agent_tried;

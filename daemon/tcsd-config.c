@@ -78,6 +78,8 @@ static const TcsdOption options[] = {
 	OPT_RANGE(max_events_per_peer, 1, 65536),
 	OPT_RANGE(idle_timeout_ms, 0, 24 * 3600 * 1000),
 	OPT(dbus, OPT_DBUS),
+	OPT_RANGE(manager_auth_timeout_ms, 100, 3600 * 1000),
+	OPT_RANGE(manager_io_timeout_ms, 100, 3600 * 1000),
 };
 
 /* the TCSD ordinals (anchors §3) that remote_ops names open up */
@@ -471,6 +473,8 @@ tcsd_config_new_defaults(void)
 	c->max_keys_per_peer = 512;
 	c->max_events_per_peer = 1024;
 	c->idle_timeout_ms = 60000;
+	c->manager_auth_timeout_ms = 300000;
+	c->manager_io_timeout_ms = 60000;
 	/* cannot fail when not strict */
 	parse_users("root," TCS_TSS_USER, FALSE, &c->owner_uids, NULL);
 	return g_steal_pointer(&c);

@@ -63,6 +63,8 @@ typedef struct {
 	guint max_events_per_peer;         /* event log entries, kept until tcsd stops */
 	guint idle_timeout_ms;             /* a connection holding no context; 0 = never */
 	TcsdDbusMode dbus; /* serve org.tcs.Manager on the system bus */
+	guint manager_auth_timeout_ms; /* a polkit check that does not answer fails */
+	guint manager_io_timeout_ms;   /* reading or writing an archive descriptor */
 } TcsdConfig;
 
 GQuark tcsd_config_error_quark(void);

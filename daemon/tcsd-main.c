@@ -8,6 +8,7 @@
 #include <glib-unix.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -358,6 +359,8 @@ run(int argc, char **argv)
 	loop = g_main_loop_new(d.main_context, FALSE);
 	g_unix_signal_add(SIGTERM, on_signal, loop);
 	g_unix_signal_add(SIGINT, on_signal, loop);
+	/* an archive pipe whose reader left must fail the write (EPIPE), not kill tcsd */
+	signal(SIGPIPE, SIG_IGN);
 	tcsd_server_start(server);
 	manager = tcsd_manager_new(&d, server, &error);
 	if (!manager && error)

@@ -14,7 +14,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -142,9 +147,13 @@ extract_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsPsKey *rk
 	return TRUE;
 }
 
+/* A regular file: write() cannot stall on it as on a pipe. */
 static gboolean
-write_all(int fd, const guint8 *p, size_t len, GError **error)
+write_file(int fd, GBytes *bytes, GError **error)
 {
+	gsize len = 0;
+	const guint8 *p = g_bytes_get_data(bytes, &len);
+
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 
@@ -156,13 +165,16 @@ write_all(int fd, const guint8 *p, size_t len, GError **error)
 		p += n;
 		len -= (size_t)n;
 	}
+	if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
+		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_IO, "cannot write the archive: %s",
+				 g_strerror(errno));
 	return TRUE;
 }
 
-/* Archive the RK below root of ps and its descendants to fd; *count gets the keys written. */
+/* Archive the RK and its descendants into *out; *count gets the keys archived. */
 static gboolean
 archive_subtree(TcsdDaemon *d, TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], GBytes *secret,
-		int fd, guint *count, gsize *size, GError **error)
+		GBytes **out, guint *count, GError **error)
 {
 	g_auto(TcsArchive) a = {0};
 	g_autoptr(GArray) desc = NULL;
@@ -203,13 +215,8 @@ archive_subtree(TcsdDaemon *d, TcsClient *c, const guint8 owner[TCS_SECRET_SIZE]
 	if (rc < 0)
 		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INTERNAL, "cannot write the archive: %s",
 				 g_strerror(-rc));
-	if (!write_all(fd, data, len, error))
-		return FALSE;
-	if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
-		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_IO, "cannot write the archive: %s",
-				 g_strerror(errno));
+	*out = g_bytes_new_take(g_steal_pointer(&data), len);
 	*count = (guint)a.n_entries;
-	*size = len;
 	return TRUE;
 }
 
@@ -219,7 +226,6 @@ tcsd_manager_backup_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	guint8 owner[TCS_SECRET_SIZE];
 	GVariantBuilder b;
 	guint count = 0;
-	gsize size = 0;
 	gboolean ok;
 
 	if (!tcs_ps_find(&d->ps, &uuid_rk)) {
@@ -229,52 +235,19 @@ tcsd_manager_backup_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	}
 	if (!tcsd_manager_owner_secret(d, c, &op->owner, owner, &op->error))
 		return;
-	ok = archive_subtree(d, c, owner, op->archive_secret, op->fd_out, &count, &size,
-			     &op->error);
+	/* the main loop writes it: a pipe that does not drain must not hold the worker */
+	ok = archive_subtree(d, c, owner, op->archive_secret, &op->output, &count, &op->error);
 	tcs_wipe(owner, sizeof(owner));
 	if (!ok)
 		return;
-	g_message("key archive written: %u keys", count);
+	g_message("key archive made: %u keys", count);
 	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
 	g_variant_builder_add(&b, "{sv}", "key-count", g_variant_new_uint32(count));
-	g_variant_builder_add(&b, "{sv}", "size", g_variant_new_uint64(size));
+	g_variant_builder_add(&b, "{sv}", "size", g_variant_new_uint64(g_bytes_get_size(op->output)));
 	op->result = g_variant_new("(a{sv})", &b);
 }
 
 /* ---------------------------------------------------------------- restore */
-
-static guint8 *
-read_archive(int fd, size_t *len, GError **error)
-{
-	g_autoptr(GByteArray) buf = g_byte_array_new();
-	guint8 chunk[65536];
-
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			tcsd_manager_fail(error, TCSD_MANAGER_ERROR_IO, "cannot read the archive: %s",
-				  g_strerror(errno));
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		if (buf->len + (size_t)n > TCS_ARCHIVE_MAX_SIZE) {
-			tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
-				  "not a key archive: larger than %u bytes", TCS_ARCHIVE_MAX_SIZE);
-			return NULL;
-		}
-		g_byte_array_append(buf, chunk, (guint)n);
-	}
-	if (buf->len == 0) {
-		tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE, "the archive is empty");
-		return NULL;
-	}
-	*len = buf->len;
-	return g_byte_array_free(g_steal_pointer(&buf), FALSE);
-}
 
 /* Every key's parent comes earlier in the archive, and every blob is a key. */
 static gboolean
@@ -366,7 +339,8 @@ void
 tcsd_manager_restore_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 {
 	g_auto(TcsArchive) a = {0};
-	g_autofree guint8 *data = NULL, *rk_blob = NULL;
+	g_autofree guint8 *rk_blob = NULL;
+	g_autoptr(GBytes) safety = NULL;
 	g_autoptr(GArray) old = tcsd_manager_descendants(&d->ps, &uuid_rk);
 	gboolean rk_exists = tcs_ps_find(&d->ps, &uuid_rk) != NULL;
 	/* a substituted RK is what Restore repairs: nothing in it is worth a safety copy */
@@ -374,15 +348,13 @@ tcsd_manager_restore_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	guint8 owner[TCS_SECRET_SIZE];
 	size_t len = 0, rk_len = 0, secret_len = 0;
 	const void *secret = g_bytes_get_data(op->archive_secret, &secret_len);
+	/* read on the main loop before the op reached the worker */
+	const guint8 *data = g_bytes_get_data(op->input, &len);
 	guint replaced = rk_exists ? old->len + 1 : 0, safety_count = 0;
-	gsize safety_size = 0;
 	GVariantBuilder b;
 	TcsPs next = {0};
 	int rc;
 
-	data = read_archive(op->fd_in, &len, &op->error);
-	if (!data)
-		return;
 	rc = tcs_archive_open(data, len, secret, secret_len, &a);
 	if (rc == -EKEYREJECTED) {
 		tcsd_manager_fail(&op->error, TCSD_MANAGER_ERROR_ARCHIVE_AUTH_FAILED,
@@ -416,9 +388,11 @@ tcsd_manager_restore_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	if (!tcsd_manager_owner_secret(d, c, &op->owner, owner, &op->error))
 		return;
 	rk_blob = rewrap_rk(c, owner, &a.entries[0], &rk_len, &op->error);
+	/* the safety copy goes out before anything is deleted; fd_out is a regular file
+	 * (checked on the main loop), so writing it here cannot stall the worker */
 	if (rk_blob && !op->dry_run && rk_exists && !rk_substitute &&
-	    !archive_subtree(d, c, owner, op->archive_secret, op->fd_out, &safety_count,
-			     &safety_size, &op->error))
+	    (!archive_subtree(d, c, owner, op->archive_secret, &safety, &safety_count, &op->error) ||
+	     !write_file(op->fd_out, safety, &op->error)))
 		g_prefix_error(&op->error, "nothing was restored: the safety copy failed: ");
 	tcs_wipe(owner, sizeof(owner));
 	if (!rk_blob || op->error)
@@ -469,4 +443,186 @@ tcsd_manager_restore_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 		tcsd_manager_note_registered(op, &a.entries[i].uuid);
 	g_message("key archive restored: %zu keys, %u replaced", a.n_entries, replaced);
 	op->result = g_variant_new("(a{sv})", &b);
+}
+
+/* ---------------------------------------------------------------- archive I/O (main loop) */
+
+/*
+ * A descriptor a caller passed may be a pipe or socket that never delivers or
+ * never drains. The TPM worker never touches it (it would stop every TSS
+ * client) and the main loop never blocks on it: it waits for poll readiness
+ * and reads or writes without blocking, under a deadline and a size cap.
+ * A pipe is reopened through /proc with O_NONBLOCK, a file description of
+ * our own: setting O_NONBLOCK on the caller's would change it for the
+ * caller too, and a blocking read could still stall if the caller drained
+ * the pipe between our poll and our read.
+ */
+
+gboolean
+tcsd_manager_check_fd(int fd, TcsdFdUse use, const char *what, GError **error)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_IO, "%s: %s", what,
+					 g_strerror(errno));
+	if (S_ISREG(st.st_mode))
+		return TRUE;
+	if (use == TCSD_FD_WRITE_FILE)
+		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INVALID_ARGS,
+					 "%s must be a regular file", what);
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+		return TRUE;
+	/* a terminal or device is read after poll said readable; writing could stall */
+	if (use == TCSD_FD_READ && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+		return TRUE;
+	return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_INVALID_ARGS,
+				 "%s must be a regular file, a pipe or a socket", what);
+}
+
+static void
+io_finish(TcsdOp *op)
+{
+	TcsdOpFunc then = op->io_then;
+
+	tcsd_manager_io_stop(op);
+	then(op);
+}
+
+void
+tcsd_manager_io_stop(TcsdOp *op)
+{
+	if (op->io_watch)
+		g_source_remove(op->io_watch);
+	if (op->io_timer)
+		g_source_remove(op->io_timer);
+	op->io_watch = op->io_timer = 0;
+	if (op->io_fd >= 0 && op->io_fd != op->fd_in && op->io_fd != op->fd_out)
+		close(op->io_fd);
+	op->io_fd = -1;
+	if (op->io_buf) {
+		tcs_wipe(op->io_buf->data, op->io_buf->len);
+		g_byte_array_unref(op->io_buf);
+		op->io_buf = NULL;
+	}
+	op->io_then = NULL;
+}
+
+static gboolean
+io_timed_out(gpointer data)
+{
+	TcsdOp *op = data;
+
+	op->io_timer = 0;
+	tcsd_manager_fail(&op->error, TCSD_MANAGER_ERROR_IO,
+			  "the archive descriptor did not %s within %u ms",
+			  op->io_buf ? "deliver the archive" : "take the archive",
+			  op->io_timeout_ms);
+	io_finish(op);
+	return G_SOURCE_REMOVE;
+}
+
+/* fd itself, or for a pipe our own non-blocking file description of it */
+static void
+io_open(TcsdOp *op, int fd, int flags, guint timeout_ms, GIOCondition cond, GUnixFDSourceFunc fn,
+	TcsdOpFunc then)
+{
+	struct stat st;
+	gboolean known = fstat(fd, &st) == 0;
+
+	op->io_fd = fd;
+	op->io_sock = known && S_ISSOCK(st.st_mode);
+	if (known && S_ISFIFO(st.st_mode)) {
+		char path[64];
+		int nfd;
+
+		g_snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		nfd = open(path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (nfd >= 0)
+			op->io_fd = nfd;
+		else
+			g_message("cannot reopen the archive pipe (%s): poll then %s it",
+				  g_strerror(errno), flags == O_RDONLY ? "read" : "write");
+	}
+	op->io_then = then;
+	op->io_timeout_ms = timeout_ms;
+	op->io_timer = g_timeout_add(timeout_ms, io_timed_out, op);
+	op->io_watch = g_unix_fd_add(op->io_fd, cond, fn, op);
+}
+
+static gboolean
+on_readable(int fd, GIOCondition cond, gpointer data)
+{
+	TcsdOp *op = data;
+	guint8 chunk[16384];
+	ssize_t n = op->io_sock ? recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT)
+				: read(fd, chunk, sizeof(chunk));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+		return G_SOURCE_CONTINUE;
+	if (n < 0) {
+		tcsd_manager_fail(&op->error, TCSD_MANAGER_ERROR_IO, "cannot read the archive: %s",
+				  g_strerror(errno));
+	} else if (n > 0 && op->io_buf->len + (size_t)n > TCS_ARCHIVE_MAX_SIZE) {
+		tcsd_manager_fail(&op->error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
+				  "not a key archive: larger than %u bytes", TCS_ARCHIVE_MAX_SIZE);
+	} else if (n > 0) {
+		g_byte_array_append(op->io_buf, chunk, (guint)n);
+		tcs_wipe(chunk, (size_t)n);
+		return G_SOURCE_CONTINUE;
+	} else if (op->io_buf->len == 0) {
+		tcsd_manager_fail(&op->error, TCSD_MANAGER_ERROR_INVALID_ARCHIVE,
+				  "the archive is empty");
+	} else {
+		op->input = g_bytes_new(op->io_buf->data, op->io_buf->len);
+	}
+	op->io_watch = 0; /* removed by returning G_SOURCE_REMOVE */
+	io_finish(op);
+	return G_SOURCE_REMOVE;
+}
+
+void
+tcsd_manager_read_input(TcsdOp *op, guint timeout_ms, TcsdOpFunc then)
+{
+	op->io_buf = g_byte_array_new();
+	io_open(op, op->fd_in, O_RDONLY, timeout_ms, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable,
+		then);
+}
+
+static gboolean
+on_writable(int fd, GIOCondition cond, gpointer data)
+{
+	TcsdOp *op = data;
+	gsize len = 0;
+	const guint8 *p = g_bytes_get_data(op->output, &len);
+	/* without our own non-blocking description, at most PIPE_BUF: poll promised that much */
+	gsize chunk = fd == op->fd_out && !op->io_sock ? MIN(len - op->io_done, PIPE_BUF)
+						       : len - op->io_done;
+	ssize_t n = op->io_sock ? send(fd, p + op->io_done, chunk, MSG_DONTWAIT | MSG_NOSIGNAL)
+				: write(fd, p + op->io_done, chunk);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+		return G_SOURCE_CONTINUE;
+	if (n <= 0) {
+		tcsd_manager_fail(&op->error, TCSD_MANAGER_ERROR_IO, "cannot write the archive: %s",
+				  n < 0 ? g_strerror(errno) : "no progress");
+	} else {
+		op->io_done += (gsize)n;
+		if (op->io_done < len)
+			return G_SOURCE_CONTINUE;
+		if (fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
+			tcsd_manager_fail(&op->error, TCSD_MANAGER_ERROR_IO,
+					  "cannot write the archive: %s", g_strerror(errno));
+	}
+	op->io_watch = 0;
+	io_finish(op);
+	return G_SOURCE_REMOVE;
+}
+
+void
+tcsd_manager_write_output(TcsdOp *op, guint timeout_ms, TcsdOpFunc then)
+{
+	op->io_done = 0;
+	io_open(op, op->fd_out, O_WRONLY, timeout_ms, G_IO_OUT | G_IO_HUP | G_IO_ERR,
+		on_writable, then);
 }

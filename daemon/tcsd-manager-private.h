@@ -83,11 +83,17 @@ typedef enum {
 	TCSD_OP_REFRESH, /* no method: re-read the TPM state */
 } TcsdOpKind;
 
-typedef struct {
+typedef struct _TcsdOp TcsdOp;
+typedef void (*TcsdOpFunc)(TcsdOp *op);
+
+struct _TcsdOp {
 	TcsdOpKind kind;
 	TcsdManager *manager;
 	GDBusMethodInvocation *invocation; /* NULL for REFRESH */
-	gboolean exclusive;                /* holds the manager's busy flag */
+	gboolean exclusive;                /* an owner operation: one at a time */
+	gboolean has_turn;                 /* holds the manager's busy flag */
+	gboolean waiting;                  /* authorised, counted in the manager's waiting */
+	gboolean caller_gone;              /* the caller left the bus */
 	/* inputs */
 	TcsdSecret owner, srk, new_owner;
 	GBytes *archive_secret; /* raw bytes for the archive KDF; wiped */
@@ -95,12 +101,22 @@ typedef struct {
 	TcsUuid key;
 	TcsdKeyCriteria criteria;
 	int fd_in, fd_out;
+	GBytes *input; /* Restore: the archive, read from fd_in on the main loop */
 	/* outputs */
 	GVariant *result;
 	GError *error;
+	GBytes *output; /* Backup: the archive, written to fd_out on the main loop */
 	GPtrArray *registered, *unregistered; /* UUID strings */
 	TcsdTpmState state;
-} TcsdOp;
+	/* main loop: waiting for its turn, or archive I/O (tcsd-manager-archive.c) */
+	guint vanish_watch; /* NameOwnerChanged of the queued caller */
+	guint io_watch, io_timer, io_timeout_ms;
+	int io_fd;	  /* fd_in/fd_out, or a non-blocking reopening of that pipe */
+	gboolean io_sock; /* a socket: send/recv with MSG_DONTWAIT */
+	GByteArray *io_buf;
+	gsize io_done;
+	TcsdOpFunc io_then;
+};
 
 void tcsd_op_free(TcsdOp *op);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TcsdOp, tcsd_op_free)
@@ -124,10 +140,24 @@ GArray *tcsd_manager_descendants(const TcsPs *ps, const TcsUuid *root);
 /* tcsd-manager-archive.c */
 void tcsd_manager_backup_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op);
 void tcsd_manager_restore_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op);
+/* Main thread: can fd carry an archive? Files, pipes and sockets; devices for reading. */
+typedef enum {
+	TCSD_FD_READ,
+	TCSD_FD_WRITE,
+	TCSD_FD_WRITE_FILE, /* a regular file only: written on the worker */
+} TcsdFdUse;
+gboolean tcsd_manager_check_fd(int fd, TcsdFdUse use, const char *what, GError **error);
+/* Main thread, never blocking: read fd_in into op->input (at most TCS_ARCHIVE_MAX_SIZE) or
+ * write op->output to fd_out within timeout_ms, then call then(op), op->error set on failure. */
+void tcsd_manager_read_input(TcsdOp *op, guint timeout_ms, TcsdOpFunc then);
+void tcsd_manager_write_output(TcsdOp *op, guint timeout_ms, TcsdOpFunc then);
+/* Stop op's I/O without calling its continuation (tcsd is stopping). */
+void tcsd_manager_io_stop(TcsdOp *op);
 
-/* tcsd-polkit.c: is the caller of inv allowed action? root always is. */
+/* tcsd-polkit.c: is the caller of inv allowed action? root always is. A check
+ * polkit does not answer within timeout_ms is cancelled and refused. */
 void tcsd_polkit_check_async(GDBusConnection *bus, GDBusMethodInvocation *inv, const char *action,
-			     GAsyncReadyCallback cb, gpointer data);
+			     guint timeout_ms, GAsyncReadyCallback cb, gpointer data);
 gboolean tcsd_polkit_check_finish(GAsyncResult *res, GError **error);
 
 /* tcsd-owner-secret.c: the stored owner secret, sealed to the SRK */

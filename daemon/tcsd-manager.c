@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * org.tcs.Manager, the D-Bus side (main thread): arguments are checked and
- * secrets decoded here, polkit asked, then the operation runs on the TPM
- * worker (tcsd-manager-ops.c) and its answer comes back here.
+ * secrets decoded here, polkit asked (bounded in time), a Restore's archive
+ * read (tcsd-manager-archive.c, never on the worker); then an owner
+ * operation waits for its turn in a bounded FIFO, runs on the TPM worker
+ * (tcsd-manager-ops.c), and a Backup's archive is written out before the
+ * next one starts. ListKeys, GetKeyInfo and the properties are open to all.
  */
 #include "config.h"
 
@@ -19,6 +22,10 @@
 #define MANAGER_IFACE "org.tcs.Manager"
 #define MANAGER_MAX_SECRET 1024u
 #define MANAGER_MAX_CRITERIA_UUIDS 4096u
+/* authorised owner operations waiting for their turn (reading input or queued) */
+#define MANAGER_MAX_WAITING 16u
+/* polkit checks in flight: an unprivileged caller cannot pile up more */
+#define MANAGER_MAX_AUTHORISING 64u
 
 struct _TcsdManager {
 	TcsdDaemon *d;
@@ -26,7 +33,11 @@ struct _TcsdManager {
 	GDBusConnection *bus;
 	GDBusNodeInfo *info;
 	guint registration;
-	gboolean busy;    /* an owner operation is running */
+	gboolean busy;	  /* an owner operation has its turn */
+	GQueue queue;	  /* TcsdOp: authorised owner operations waiting, FIFO */
+	guint waiting;	  /* owner operations authorised and not yet running */
+	guint authorising; /* polkit checks in flight */
+	GList *io;	  /* TcsdOp reading or writing an archive descriptor */
 	gboolean closing; /* tcsd is stopping: no new tasks for the worker */
 	TcsdTpmState state;
 };
@@ -84,6 +95,13 @@ tcsd_op_free(TcsdOp *op)
 	}
 	if (op->criteria.uuids)
 		g_array_unref(op->criteria.uuids);
+	tcsd_manager_io_stop(op);
+	if (op->vanish_watch)
+		g_dbus_connection_signal_unsubscribe(op->manager->bus, op->vanish_watch);
+	if (op->input)
+		g_bytes_unref(op->input);
+	if (op->output)
+		g_bytes_unref(op->output);
 	if (op->fd_in >= 0)
 		close(op->fd_in);
 	if (op->fd_out >= 0)
@@ -105,7 +123,7 @@ op_new(TcsdManager *m, TcsdOpKind kind, GDBusMethodInvocation *inv)
 	op->kind = kind;
 	op->manager = m;
 	op->invocation = inv ? g_object_ref(inv) : NULL;
-	op->fd_in = op->fd_out = -1;
+	op->fd_in = op->fd_out = op->io_fd = -1;
 	op->registered = g_ptr_array_new_with_free_func(g_free);
 	op->unregistered = g_ptr_array_new_with_free_func(g_free);
 	return op;
@@ -226,74 +244,195 @@ op_work(TcsdDaemon *d, gpointer data)
 	tcsd_manager_run_op(d, data);
 }
 
-static void
-op_done(TcsdDaemon *d, gpointer data)
-{
-	g_autoptr(TcsdOp) op = data;
-	TcsdManager *m = op->manager;
+static void start_next(TcsdManager *m);
 
-	if (op->exclusive)
-		m->busy = FALSE;
-	update_state(m, &op->state);
-	emit_keys_changed(m, op->registered, op->unregistered);
-	if (!op->invocation)
-		return;
-	if (!op->error && !op->result &&
+/* Answer op's caller and free op; an operation that had its turn passes it on. */
+static void
+op_finish(TcsdOp *op)
+{
+	TcsdManager *m = op->manager;
+	gboolean had_turn = op->has_turn;
+
+	if (op->waiting)
+		m->waiting--;
+	m->io = g_list_remove(m->io, op);
+	if (op->invocation && !op->error && !op->result &&
 	    g_dbus_method_invocation_get_method_info(op->invocation)->out_args[0])
 		op->error = g_error_new(TCSD_MANAGER_ERROR, TCSD_MANAGER_ERROR_INTERNAL,
 					"%s gave no answer", g_dbus_method_invocation_get_method_name(op->invocation));
-	if (op->error)
+	if (op->invocation && op->error)
 		g_dbus_method_invocation_return_gerror(g_steal_pointer(&op->invocation), op->error);
-	else
+	else if (op->invocation)
 		g_dbus_method_invocation_return_value(g_steal_pointer(&op->invocation),
 						      op->result ? g_steal_pointer(&op->result)
 								 : NULL);
+	tcsd_op_free(op);
+	if (had_turn) {
+		m->busy = FALSE;
+		start_next(m);
+	}
+}
+
+static void
+op_fail(TcsdOp *op, TcsdManagerError code, const char *message)
+{
+	g_clear_error(&op->error);
+	g_set_error_literal(&op->error, TCSD_MANAGER_ERROR, code, message);
+	op_finish(op);
+}
+
+static void
+op_done(TcsdDaemon *d, gpointer data)
+{
+	TcsdOp *op = data;
+	TcsdManager *m = op->manager;
+
+	update_state(m, &op->state);
+	emit_keys_changed(m, op->registered, op->unregistered);
+	if (!op->error && op->output && op->fd_out >= 0 && !m->closing) {
+		/* the caller hears of it once the archive is out (or could not go out) */
+		m->io = g_list_prepend(m->io, op);
+		tcsd_manager_write_output(op, m->d->config->manager_io_timeout_ms, op_finish);
+		return;
+	}
+	op_finish(op);
 }
 
 static void
 op_start(TcsdOp *op)
 {
 	if (op->manager->closing) {
-		if (op->invocation)
-			g_dbus_method_invocation_return_error_literal(
-				g_steal_pointer(&op->invocation), TCSD_MANAGER_ERROR,
-				TCSD_MANAGER_ERROR_BUSY, "tcsd is stopping");
-		tcsd_op_free(op);
+		op_fail(op, TCSD_MANAGER_ERROR_BUSY, "tcsd is stopping");
 		return;
 	}
 	tcsd_server_run_on_worker(op->manager->server, op_work, op_done, op);
+}
+
+/* Owner operations one at a time, in the order they were authorised. */
+static void
+start_next(TcsdManager *m)
+{
+	TcsdOp *op;
+
+	while (!m->busy && !m->closing && (op = g_queue_pop_head(&m->queue))) {
+		op->waiting = FALSE;
+		m->waiting--;
+		op->has_turn = TRUE;
+		m->busy = TRUE;
+		op_start(op);
+	}
+}
+
+static void
+take_turn(TcsdOp *op)
+{
+	TcsdManager *m = op->manager;
+
+	if (!op->exclusive) {
+		op_start(op);
+		return;
+	}
+	if (op->caller_gone) {
+		g_message("%s dropped: its caller left the bus",
+			  g_dbus_method_invocation_get_method_name(op->invocation));
+		op_fail(op, TCSD_MANAGER_ERROR_BUSY, "the caller left");
+		return;
+	}
+	g_queue_push_tail(&m->queue, op);
+	start_next(m);
+}
+
+/* The caller of a waiting operation disconnected: nobody wants its result. */
+static void
+on_caller_vanished(GDBusConnection *bus, const char *sender, const char *path,
+		   const char *iface, const char *signal, GVariant *params, gpointer data)
+{
+	TcsdOp *op = data;
+	TcsdManager *m = op->manager;
+	const char *name, *old_owner, *new_owner;
+
+	g_variant_get(params, "(&s&s&s)", &name, &old_owner, &new_owner);
+	if (*new_owner)
+		return;
+	op->caller_gone = TRUE;
+	if (g_queue_remove(&m->queue, op)) {
+		g_message("queued %s dropped: its caller left the bus",
+			  g_dbus_method_invocation_get_method_name(op->invocation));
+		op_fail(op, TCSD_MANAGER_ERROR_BUSY, "the caller left");
+	}
+}
+
+static void
+on_input(TcsdOp *op)
+{
+	op->manager->io = g_list_remove(op->manager->io, op);
+	if (op->error)
+		op_finish(op);
+	else
+		take_turn(op);
 }
 
 static void
 on_authorised(GObject *source, GAsyncResult *res, gpointer data)
 {
 	TcsdOp *op = data;
+	TcsdManager *m = op->manager;
 	g_autoptr(GError) error = NULL;
 
+	m->authorising--;
 	if (!tcsd_polkit_check_finish(res, &error)) {
-		if (op->exclusive)
-			op->manager->busy = FALSE;
-		g_dbus_method_invocation_return_gerror(g_steal_pointer(&op->invocation), error);
-		tcsd_op_free(op);
+		op->error = g_steal_pointer(&error);
+		op_finish(op);
 		return;
 	}
-	op_start(op);
+	if (m->closing) {
+		op_fail(op, TCSD_MANAGER_ERROR_BUSY, "tcsd is stopping");
+		return;
+	}
+	if (op->exclusive) {
+		if (m->waiting >= MANAGER_MAX_WAITING) {
+			g_autofree char *msg = g_strdup_printf(
+				"%u owner operations are waiting already (at most %u)", m->waiting,
+				MANAGER_MAX_WAITING);
+
+			op_fail(op, TCSD_MANAGER_ERROR_BUSY, msg);
+			return;
+		}
+		op->waiting = TRUE;
+		m->waiting++;
+	}
+	if (op->fd_in >= 0) {
+		/* before the turn: an archive that never arrives holds up nobody else */
+		m->io = g_list_prepend(m->io, op);
+		tcsd_manager_read_input(op, m->d->config->manager_io_timeout_ms, on_input);
+		return;
+	}
+	take_turn(op);
 }
 
 static void
-authorise_and_start(TcsdManager *m, TcsdOp *op, const char *action)
+authorise_and_start(TcsdManager *m, TcsdOp *op, const char *action, gboolean open)
 {
-	if (op->exclusive) {
-		if (m->busy) {
-			g_dbus_method_invocation_return_error_literal(
-				g_steal_pointer(&op->invocation), TCSD_MANAGER_ERROR,
-				TCSD_MANAGER_ERROR_BUSY, "another owner operation is in progress");
-			tcsd_op_free(op);
-			return;
-		}
-		m->busy = TRUE;
+	if (open) {
+		/* reading status and keys, as any TSS application may over the wire */
+		op_start(op);
+		return;
 	}
-	tcsd_polkit_check_async(m->bus, op->invocation, action, on_authorised, op);
+	if (m->authorising >= MANAGER_MAX_AUTHORISING) {
+		op_fail(op, TCSD_MANAGER_ERROR_BUSY, "too many authorisation checks are pending");
+		return;
+	}
+	/* subscribed before polkit identifies the caller: the bus handles both in order,
+	 * so a caller that leaves later is always seen */
+	if (op->exclusive)
+		op->vanish_watch = g_dbus_connection_signal_subscribe(
+			m->bus, "org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
+			"/org/freedesktop/DBus", g_dbus_method_invocation_get_sender(op->invocation),
+			G_DBUS_SIGNAL_FLAGS_NONE, on_caller_vanished, op, NULL);
+	m->authorising++;
+	/* no turn is taken before polkit answers: a pending prompt blocks nobody */
+	tcsd_polkit_check_async(m->bus, op->invocation, action,
+				m->d->config->manager_auth_timeout_ms, on_authorised, op);
 }
 
 /* ------------------------------------------------------------ arguments */
@@ -485,22 +624,23 @@ take_fd(GDBusMethodInvocation *inv, gint32 handle, GError **error)
 typedef struct {
 	const char *name;
 	TcsdOpKind kind;
-	gboolean exclusive;
+	gboolean exclusive; /* an owner operation: one at a time */
+	gboolean open;	    /* read-only: neither polkit nor root needed */
 } MethodInfo;
 
 static const MethodInfo methods[] = {
-	{"TakeOwnership", TCSD_OP_TAKE_OWNERSHIP, TRUE},
-	{"ChangeOwnerSecret", TCSD_OP_CHANGE_OWNER_SECRET, TRUE},
-	{"ForgetOwnerSecret", TCSD_OP_FORGET_OWNER_SECRET, TRUE},
-	{"ClearOwner", TCSD_OP_CLEAR_OWNER, TRUE},
-	{"SetEnabled", TCSD_OP_SET_ENABLED, TRUE},
-	{"SetActivated", TCSD_OP_SET_ACTIVATED, TRUE},
-	{"CreateStorageKey", TCSD_OP_CREATE_STORAGE_KEY, TRUE},
-	{"ListKeys", TCSD_OP_LIST_KEYS, FALSE},
-	{"GetKeyInfo", TCSD_OP_GET_KEY_INFO, FALSE},
-	{"DeleteKeys", TCSD_OP_DELETE_KEYS, TRUE},
-	{"Backup", TCSD_OP_BACKUP, TRUE},
-	{"Restore", TCSD_OP_RESTORE, TRUE},
+	{"TakeOwnership", TCSD_OP_TAKE_OWNERSHIP, TRUE, FALSE},
+	{"ChangeOwnerSecret", TCSD_OP_CHANGE_OWNER_SECRET, TRUE, FALSE},
+	{"ForgetOwnerSecret", TCSD_OP_FORGET_OWNER_SECRET, TRUE, FALSE},
+	{"ClearOwner", TCSD_OP_CLEAR_OWNER, TRUE, FALSE},
+	{"SetEnabled", TCSD_OP_SET_ENABLED, TRUE, FALSE},
+	{"SetActivated", TCSD_OP_SET_ACTIVATED, TRUE, FALSE},
+	{"CreateStorageKey", TCSD_OP_CREATE_STORAGE_KEY, TRUE, FALSE},
+	{"ListKeys", TCSD_OP_LIST_KEYS, FALSE, TRUE},
+	{"GetKeyInfo", TCSD_OP_GET_KEY_INFO, FALSE, TRUE},
+	{"DeleteKeys", TCSD_OP_DELETE_KEYS, TRUE, FALSE},
+	{"Backup", TCSD_OP_BACKUP, TRUE, FALSE},
+	{"Restore", TCSD_OP_RESTORE, TRUE, FALSE},
 };
 
 static gboolean
@@ -606,7 +746,8 @@ parse_args(TcsdOp *op, GVariant *params, GError **error)
 		    !parse_secret(b, opts, "owner-secret-mode", &op->owner, error))
 			return FALSE;
 		op->fd_out = take_fd(op->invocation, h1, error);
-		return op->fd_out >= 0;
+		return op->fd_out >= 0 &&
+		       tcsd_manager_check_fd(op->fd_out, TCSD_FD_WRITE, "the archive", error);
 	}
 	case TCSD_OP_RESTORE: {
 		static const char *const allowed[] = {"secret-mode:s", "owner-secret-mode:s",
@@ -620,10 +761,12 @@ parse_args(TcsdOp *op, GVariant *params, GError **error)
 		op->replace = option_bool(opts, "replace", FALSE);
 		op->dry_run = option_bool(opts, "dry-run", FALSE);
 		op->fd_in = take_fd(op->invocation, h1, error);
-		if (op->fd_in < 0)
+		if (op->fd_in < 0 || !tcsd_manager_check_fd(op->fd_in, TCSD_FD_READ, "the archive", error))
 			return FALSE;
+		/* written on the worker before keys are deleted: a file cannot stall it */
 		op->fd_out = take_fd(op->invocation, h2, error);
-		return op->fd_out >= 0;
+		return op->fd_out >= 0 &&
+		       tcsd_manager_check_fd(op->fd_out, TCSD_FD_WRITE_FILE, "the safety copy", error);
 	}
 	case TCSD_OP_REFRESH:
 		break;
@@ -667,7 +810,7 @@ on_method_call(GDBusConnection *bus, const char *sender, const char *path, const
 	}
 	/* the invocation reference moves into op; GDBus gave us one to return */
 	g_object_unref(inv);
-	authorise_and_start(m, op, action);
+	authorise_and_start(m, op, action, methods[i].open);
 }
 
 static const GDBusInterfaceVTable vtable = {
@@ -809,6 +952,15 @@ tcsd_manager_shutdown(TcsdManager *m)
 	if (!m || m->closing)
 		return;
 	m->closing = TRUE;
+	/* nothing more starts: fail what waits for its turn or for a descriptor */
+	while (m->queue.length > 0)
+		op_fail(g_queue_pop_head(&m->queue), TCSD_MANAGER_ERROR_BUSY, "tcsd is stopping");
+	while (m->io) {
+		TcsdOp *op = m->io->data;
+
+		tcsd_manager_io_stop(op);
+		op_fail(op, TCSD_MANAGER_ERROR_BUSY, "tcsd is stopping");
+	}
 	if (m->registration)
 		g_dbus_connection_unregister_object(m->bus, m->registration);
 	m->registration = 0;

@@ -48,8 +48,9 @@ deny ClearOwner '{"ay":""}' '{}'
 deny SetEnabled true '{"ay":""}' '{}'
 deny SetActivated true '{}'
 deny CreateStorageKey '"rk"' '{"ay":""}' '{}'
-deny ListKeys '{}'
-deny GetKeyInfo '"srk"'
+t_run 0 "nobody may ListKeys although polkit grants nothing (read-only)" mn ListKeys '{}'
+t_run 1 "nobody may GetKeyInfo although polkit grants nothing (read-only)" mn GetKeyInfo '"srk"'
+t_json "... it gets past authorisation: the TPM is not owned yet" 'd["error"] != "org.tcs.Error.PermissionDenied"'
 deny DeleteKeys '{"a{sv}":{"algorithm":["s","rsa"]}}' '{}'
 deny Backup "{\"fd_write\":\"$A/denied\"}" '{"ay":"s"}' '{"ay":""}' '{}'
 deny Restore '{"fd_read":"/dev/null"}' "{\"fd_write\":\"$A/denied2\"}" '{"ay":"s"}' '{"ay":""}' '{}'
@@ -177,8 +178,9 @@ sys.exit(0 if ok else 1)' "$A/signals"
 
 # ---- without a polkit authority tcsd fails closed: root only
 kill "$POLKIT_PID" 2>/dev/null; wait "$POLKIT_PID" 2>/dev/null
-t_run 1 "no polkit: nobody is denied ListKeys" mn ListKeys '{}'
+t_run 1 "no polkit: nobody is denied DeleteKeys" mn DeleteKeys '{"a{sv}":{"algorithm":["s","rsa"]}}' '{}'
 t_json "... PermissionDenied, saying polkit is not available" 'd["error"]=="org.tcs.Error.PermissionDenied" and "polkit is not available" in d["message"]'
+t_run 0 "no polkit: nobody may still ListKeys (read-only)" mn ListKeys '{}'
 t_run 0 "no polkit: root still may" mc ListKeys '{}'
 
 # ---- state and clearing
