@@ -69,5 +69,12 @@ gboolean tcsd_config_load_data(TcsdConfig *c, const char *data, gsize len, const
 gboolean tcsd_config_has_remote_ops(const TcsdConfig *c);
 gboolean tcsd_config_is_owner_uid(const TcsdConfig *c, uid_t uid);
 void tcsd_config_free(TcsdConfig *c);
+/*
+ * Whether this process can create, write and remove files in dir: a file is
+ * created there and removed again. what names the setting in the message
+ * ("state_dir"), key the tcsd.conf setting to change.
+ */
+gboolean tcsd_config_check_dir_writable(const char *dir, const char *what, const char *key,
+					GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TcsdConfig, tcsd_config_free)

@@ -88,8 +88,8 @@ with_enc_data(const TcsKey *k, const guint8 *enc, size_t enc_len, size_t *ret_le
 
 /* The RK's private key, migrated out of the TPM with the owner's consent. */
 static gboolean
-extract_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsPsKey *rk,
-	   TcsArchiveEntry *e, GError **error)
+extract_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const guint8 *srk_secret,
+	   const TcsPsKey *rk, TcsArchiveEntry *e, GError **error)
 {
 	_cleanup_key_ TcsKey k = {0};
 	_cleanup_(tcs_wbuf_free) TcsWbuf pub = {0};
@@ -113,8 +113,8 @@ extract_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsPsKey *rk
 						&ticket, &ticket_len);
 	if (rc != 0)
 		return tcsd_manager_set_tpm_error(error, rc, "TPM_AuthorizeMigrationKey");
-	/* RK and SRK as TakeOwnership/CreateStorageKey made them: well-known secrets */
-	rc = tcs_client_create_migration_blob(c, TPM_KH_SRK, tcs_auth_well_known,
+	/* the RK as TakeOwnership/CreateStorageKey made it: the well-known secret */
+	rc = tcs_client_create_migration_blob(c, TPM_KH_SRK, srk_secret,
 					      tcs_auth_well_known, TSS_MS_REWRAP, ticket,
 					      ticket_len, k.enc_data, k.enc_data_len, &mb);
 	if (rc != 0)
@@ -160,8 +160,9 @@ write_all(int fd, const guint8 *p, size_t len, GError **error)
 
 /* Archive the RK below root of ps and its descendants to fd; *count gets the keys written. */
 static gboolean
-archive_subtree(TcsdDaemon *d, TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], GBytes *secret,
-		int fd, guint *count, gsize *size, GError **error)
+archive_subtree(TcsdDaemon *d, TcsClient *c, const guint8 owner[TCS_SECRET_SIZE],
+		const guint8 *srk_secret, GBytes *secret, int fd, guint *count, gsize *size,
+		GError **error)
 {
 	g_auto(TcsArchive) a = {0};
 	g_autoptr(GArray) desc = NULL;
@@ -175,7 +176,7 @@ archive_subtree(TcsdDaemon *d, TcsClient *c, const guint8 owner[TCS_SECRET_SIZE]
 	if (!rk)
 		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_NOT_FOUND,
 				 "there is no RK (…0003) in system persistent storage");
-	if (!extract_rk(c, owner, rk, &root, error))
+	if (!extract_rk(c, owner, srk_secret, rk, &root, error))
 		return FALSE;
 	rc = tcs_archive_add(&a, &root);
 	tcs_wipe(root.private_der, root.private_der_len);
@@ -225,8 +226,8 @@ tcsd_manager_backup_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	}
 	if (!tcsd_manager_owner_secret(d, c, &op->owner, owner, &op->error))
 		return;
-	ok = archive_subtree(d, c, owner, op->archive_secret, op->fd_out, &count, &size,
-			     &op->error);
+	ok = archive_subtree(d, c, owner, tcsd_manager_srk_secret(op), op->archive_secret,
+			     op->fd_out, &count, &size, &op->error);
 	tcs_wipe(owner, sizeof(owner));
 	if (!ok)
 		return;
@@ -235,6 +236,24 @@ tcsd_manager_backup_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	g_variant_builder_add(&b, "{sv}", "key-count", g_variant_new_uint32(count));
 	g_variant_builder_add(&b, "{sv}", "size", g_variant_new_uint64(size));
 	op->result = g_variant_new("(a{sv})", &b);
+}
+
+gboolean
+tcsd_manager_rk_safety_copy(TcsdDaemon *d, TcsClient *c, TcsdOp *op, guint *count,
+			    GError **error)
+{
+	guint8 owner[TCS_SECRET_SIZE];
+	gsize size = 0;
+	gboolean ok;
+
+	if (!tcsd_manager_owner_secret(d, c, &op->owner, owner, error))
+		return FALSE;
+	ok = archive_subtree(d, c, owner, tcsd_manager_srk_secret(op), op->archive_secret,
+			     op->fd_out, count, &size, error);
+	tcs_wipe(owner, sizeof(owner));
+	if (ok)
+		g_message("safety copy of the RK written: %u keys", *count);
+	return ok;
 }
 
 /* ---------------------------------------------------------------- restore */
@@ -300,8 +319,8 @@ check_archive(const TcsArchive *a, GError **error)
 
 /* The archived RK, wrapped for this TPM's SRK and checked by loading it. */
 static guint8 *
-rewrap_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsArchiveEntry *root,
-	  size_t *ret_len, GError **error)
+rewrap_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const guint8 *srk_secret,
+	  const TcsArchiveEntry *root, size_t *ret_len, GError **error)
 {
 	_cleanup_key_ TcsKey k = {0};
 	g_autoptr(EVP_PKEY) priv = NULL;
@@ -338,7 +357,7 @@ rewrap_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsArchiveEnt
 			  g_strerror(-rc));
 		return NULL;
 	}
-	rc = tcs_client_load_key_by_blob(c, TPM_KH_SRK, tcs_auth_well_known, blob, *ret_len,
+	rc = tcs_client_load_key_by_blob(c, TPM_KH_SRK, srk_secret, blob, *ret_len,
 					 &handle);
 	if (rc != 0) {
 		g_free(blob);
@@ -409,10 +428,11 @@ tcsd_manager_restore_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	}
 	if (!tcsd_manager_owner_secret(d, c, &op->owner, owner, &op->error))
 		return;
-	rk_blob = rewrap_rk(c, owner, &a.entries[0], &rk_len, &op->error);
+	rk_blob = rewrap_rk(c, owner, tcsd_manager_srk_secret(op), &a.entries[0], &rk_len,
+			    &op->error);
 	if (rk_blob && !op->dry_run && rk_exists &&
-	    !archive_subtree(d, c, owner, op->archive_secret, op->fd_out, &safety_count,
-			     &safety_size, &op->error))
+	    !archive_subtree(d, c, owner, tcsd_manager_srk_secret(op), op->archive_secret,
+			     op->fd_out, &safety_count, &safety_size, &op->error))
 		g_prefix_error(&op->error, "nothing was restored: the safety copy failed: ");
 	tcs_wipe(owner, sizeof(owner));
 	if (!rk_blob || op->error)

@@ -92,6 +92,8 @@ typedef struct {
 	TcsdSecret owner, srk, new_owner;
 	GBytes *archive_secret; /* raw bytes for the archive KDF; wiped */
 	gboolean store_owner_secret, create_storage_keys, replace, descendants, dry_run, flag;
+	gboolean no_safety_copy; /* CreateStorageKey: replace the RK without a safety copy */
+	guint safety_count;      /* CreateStorageKey: keys written to the safety copy */
 	TcsUuid key;
 	TcsdKeyCriteria criteria;
 	int fd_in, fd_out;
@@ -116,6 +118,8 @@ gboolean tcsd_manager_fail(GError **error, TcsdManagerError code, const char *fm
 	G_GNUC_PRINTF(3, 4);
 gboolean tcsd_manager_owner_secret(TcsdDaemon *d, TcsClient *c, const TcsdSecret *given,
 				   guint8 out[TCS_SECRET_SIZE], GError **error);
+/* The SRK's usage secret the caller gave, else the well-known one. */
+const guint8 *tcsd_manager_srk_secret(const TcsdOp *op);
 void tcsd_manager_note_registered(TcsdOp *op, const TcsUuid *u);
 void tcsd_manager_note_unregistered(TcsdOp *op, const TcsUuid *u);
 /* The registered descendants of root (not root itself), parents before children. */
@@ -124,6 +128,9 @@ GArray *tcsd_manager_descendants(const TcsPs *ps, const TcsUuid *root);
 /* tcsd-manager-archive.c */
 void tcsd_manager_backup_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op);
 void tcsd_manager_restore_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op);
+/* Before CreateStorageKey replaces the RK: archive it and its descendants to op->fd_out. */
+gboolean tcsd_manager_rk_safety_copy(TcsdDaemon *d, TcsClient *c, TcsdOp *op, guint *count,
+				     GError **error);
 
 /* tcsd-polkit.c: is the caller of inv allowed action? root always is. */
 void tcsd_polkit_check_async(GDBusConnection *bus, GDBusMethodInvocation *inv, const char *action,
@@ -137,3 +144,7 @@ gboolean tcsd_owner_secret_load(TcsdDaemon *d, TcsClient *c, guint8 out[TCS_SECR
 gboolean tcsd_owner_secret_store(TcsdDaemon *d, TcsClient *c, const guint8 secret[TCS_SECRET_SIZE],
 				 GError **error);
 gboolean tcsd_owner_secret_forget(TcsdDaemon *d, gboolean *existed, GError **error);
+/* Before TakeOwnership: can a secret be stored at all? (an Io error saying why not) */
+gboolean tcsd_owner_secret_check_storable(TcsdDaemon *d, GError **error);
+/* Before disabling or deactivating: keep a stored secret usable without unsealing. */
+gboolean tcsd_owner_secret_keep_unsealed(TcsdDaemon *d, TcsClient *c, GError **error);
