@@ -499,7 +499,10 @@ change_owner_secret(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	tcs_wipe(owner, sizeof(owner));
 	if (rc != 0) {
 		tcs_wipe(next, sizeof(next));
-		tcsd_manager_set_tpm_error(&op->error, rc, "TPM_ChangeAuthOwner");
+		tcsd_manager_set_tpm_error(&op->error, rc,
+					   rc == TPM_DISABLED ? "TPM_ChangeAuthOwner (enable the TPM "
+								"first: SetEnabled, tpmadm enable)"
+							      : "TPM_ChangeAuthOwner");
 		return;
 	}
 	g_message("TPM owner secret changed through org.tcs.Manager");
@@ -522,7 +525,10 @@ clear_owner(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	rc = tcs_client_owner_clear(c, owner);
 	tcs_wipe(owner, sizeof(owner));
 	if (rc != 0) {
-		tcsd_manager_set_tpm_error(&op->error, rc, "TPM_OwnerClear");
+		tcsd_manager_set_tpm_error(&op->error, rc,
+					   rc == TPM_DISABLED ? "TPM_OwnerClear (enable the TPM first: "
+								"SetEnabled, tpmadm enable)"
+							      : "TPM_OwnerClear");
 		return;
 	}
 	g_message("TPM owner cleared through org.tcs.Manager");
@@ -568,11 +574,6 @@ set_enabled(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 		tcsd_manager_set_tpm_error(&op->error, rc, op->flag ? "enabling the TPM"
 								    : "disabling the TPM");
 		return;
-	}
-	if (op->flag && st.owned && tcsd_owner_secret_exists(d)) {
-		/* unsealing works again: this drops the unsealed copy (or seals it) */
-		if (tcsd_owner_secret_load(d, c, owner, NULL))
-			tcs_wipe(owner, sizeof(owner));
 	}
 }
 
@@ -967,6 +968,9 @@ tcsd_manager_run_op(TcsdDaemon *d, TcsdOp *op)
 	}
 	if (!c)
 		c = tcsd_manager_client(d, NULL);
+	/* a copy kept for a disabled TPM goes once the TPM unseals again (e.g. after a boot) */
+	if (c && op->kind != TCSD_OP_LIST_KEYS && op->kind != TCSD_OP_GET_KEY_INFO)
+		tcsd_owner_secret_tidy(d, c);
 	if (c && (op->kind != TCSD_OP_LIST_KEYS && op->kind != TCSD_OP_GET_KEY_INFO))
 		read_state(d, c, &op->state);
 	if (c)

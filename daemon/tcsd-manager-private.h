@@ -148,3 +148,5 @@ gboolean tcsd_owner_secret_forget(TcsdDaemon *d, gboolean *existed, GError **err
 gboolean tcsd_owner_secret_check_storable(TcsdDaemon *d, GError **error);
 /* Before disabling or deactivating: keep a stored secret usable without unsealing. */
 gboolean tcsd_owner_secret_keep_unsealed(TcsdDaemon *d, TcsClient *c, GError **error);
+/* Once the TPM unseals again: drop the unsealed copy (sealing the secret first if need be). */
+void tcsd_owner_secret_tidy(TcsdDaemon *d, TcsClient *c);

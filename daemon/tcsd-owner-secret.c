@@ -222,9 +222,35 @@ tcsd_owner_secret_load(TcsdDaemon *d, TcsClient *c, guint8 out[TCS_SECRET_SIZE],
 	}
 	memcpy(out, plain, TCS_SECRET_SIZE);
 	tcs_wipe(plain, plain_len);
-	/* the TPM unseals again: the unsealed copy is no longer needed */
-	remove_file(d, TRUE);
 	return TRUE;
+}
+
+void
+tcsd_owner_secret_tidy(TcsdDaemon *d, TcsClient *c)
+{
+	g_autofree char *path = secret_path(d);
+	g_autofree char *plain = plain_path(d);
+	guint8 secret[TCS_SECRET_SIZE];
+
+	if (!g_file_test(plain, G_FILE_TEST_EXISTS))
+		return;
+	/* load() seals a secret stored while the TPM could not; an unseal proves the copy redundant */
+	if (tcsd_owner_secret_load(d, c, secret, NULL) && g_file_test(path, G_FILE_TEST_EXISTS)) {
+		g_autofree guint8 *check = NULL;
+		g_autofree char *data = NULL;
+		size_t check_len = 0, magic_len = strlen(OWNER_SECRET_MAGIC);
+		gsize len = 0;
+
+		if (g_file_get_contents(path, &data, &len, NULL) && len > magic_len &&
+		    tcs_client_unseal(c, TPM_KH_SRK, tcs_auth_well_known, tcs_auth_well_known,
+				      (const guint8 *)data + magic_len, len - magic_len, &check,
+				      &check_len) == 0) {
+			if (check_len == TCS_SECRET_SIZE && !memcmp(check, secret, TCS_SECRET_SIZE))
+				remove_file(d, TRUE);
+			tcs_wipe(check, check_len);
+		}
+	}
+	tcs_wipe(secret, sizeof(secret));
 }
 
 gboolean
