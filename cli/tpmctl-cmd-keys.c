@@ -116,6 +116,21 @@ tpmctl_cmd_addkey(Tpmctl *ctl, TpmctlRequest *req)
 	g_variant_ref_sink(a.srk);
 	/* without replace first: tcsd says whether there is a key to replace */
 	rc = create_storage_key(ctl, req->key, false, &a, &uuid, &error);
+	/* an SRK with a password (tpm_takeownership without -z): ask for it on a terminal */
+	if (rc != TPMCTL_EXIT_OK && tpmctl_error_is(error, "TpmAuthFailed") && !a.srk_mode &&
+	    ctl->ask_password && tpmctl_have_terminal()) {
+		req->srk_ask = true;
+		g_clear_pointer(&a.srk, g_variant_unref);
+		rc = tpmctl_srk_secret(ctl, req, &a.srk, &a.srk_mode);
+		if (rc != TPMCTL_EXIT_OK)
+			return rc;
+		g_variant_ref_sink(a.srk);
+		g_clear_error(&error);
+		rc = create_storage_key(ctl, req->key, false, &a, &uuid, &error);
+	}
+	if (rc != TPMCTL_EXIT_OK && tpmctl_error_is(error, "TpmAuthFailed") && !a.srk_mode)
+		tpmctl_error(ctl, "the TPM refused the well-known SRK secret: if the SRK has a "
+				  "password, give it (--srk-passwd=, srkpasswd=, TPM_SRK_PASSWD)");
 	if (rc != TPMCTL_EXIT_OK && tpmctl_error_is(error, "AlreadyExists")) {
 		g_autoptr(GError) copy = g_error_copy(error);
 

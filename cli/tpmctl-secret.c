@@ -9,6 +9,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -251,4 +253,15 @@ tpmctl_add_srk_secret(Tpmctl *ctl, const TpmctlRequest *req, GVariantBuilder *op
 	g_variant_builder_add(opts, "{sv}", "srk-secret", srk);
 	g_variant_builder_add(opts, "{sv}", "srk-secret-mode", g_variant_new_string(mode));
 	return TPMCTL_EXIT_OK;
+}
+
+bool
+tpmctl_have_terminal(void)
+{
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }

@@ -123,6 +123,8 @@ GVariant *tpmctl_secret_empty(void);
 int tpmctl_srk_secret(Tpmctl *ctl, const TpmctlRequest *req, GVariant **secret, const char **mode);
 /* The options srk-secret and srk-secret-mode when an SRK secret was given. */
 int tpmctl_add_srk_secret(Tpmctl *ctl, const TpmctlRequest *req, GVariantBuilder *opts);
+/* Whether there is a controlling terminal to ask on. */
+bool tpmctl_have_terminal(void);
 /* tpmctl-cmd-archive.c: an empty 0600 file with a random name in the temporary directory. */
 int tpmctl_create_safety_copy(char **path);
 

@@ -486,6 +486,10 @@ change_owner_secret(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 				    "a generated owner secret must be stored (store-owner-secret)");
 		return;
 	}
+	/* a generated secret that cannot be stored would be known to nobody */
+	if ((generated || stored || op->store_owner_secret) &&
+	    !tcsd_owner_secret_check_storable(d, &op->error))
+		return;
 	if (!tcsd_manager_owner_secret(d, c, &op->owner, owner, &op->error))
 		return;
 	if (generated)
