@@ -42,8 +42,13 @@ tm_start_bus || exit 1
 STATE=$TCS_DIR/state
 
 # a new TPM and a tcsd with an empty state directory and store
+stop_tcsd() { # a sanitizer report or a bad exit fails the test
+    tcs_stop_tcsd; local rc=$?
+    t_ok "tcsd exited cleanly" [ "$rc" = 0 ]
+    ! grep -q "runtime error\|Sanitizer" "$TCS_DIR/tcsd.log" || { t_line fail "sanitizer report in tcsd.log"; grep -m5 "runtime error\|Sanitizer" "$TCS_DIR/tcsd.log" | t_diag; }
+}
 fresh() {
-    [ -n "${_TCS_TCSD_PID:-}" ] && tcs_stop_tcsd
+    [ -n "${_TCS_TCSD_PID:-}" ] && stop_tcsd
     [ -n "${SWTPM_PORT:-}" ] && tcs_stop_swtpm
     rm -rf "$STATE" "$TCS_DIR/ps"
     tcs_start_swtpm || return 1
@@ -103,7 +108,7 @@ fresh || exit 1
 t_run 0 "4: tpmctl takeownership (random, stored)" tpmctl takeownership
 t_run 0 "4: tpmctl disable (stored secret)" tpmctl disable
 t_ok "4: ... the TPM is disabled" [ "$(prop Enabled)" = False ]
-tcs_stop_tcsd; TCS_TCSD_DBUS=yes tcs_start_tcsd_ours && tm_wait_name org.tcs.Manager
+stop_tcsd; TCS_TCSD_DBUS=yes tcs_start_tcsd_ours && tm_wait_name org.tcs.Manager
 t_run 0 "4: after a tcsd restart, tpmctl enable works with the stored secret" tpmctl enable
 t_ok "4: ... the TPM is enabled" [ "$(prop Enabled)" = True ]
 t_ok "4: ... and the unsealed copy is gone again" [ ! -e "$STATE/owner-secret.unsealed" ]
@@ -159,5 +164,6 @@ t_run 0 "5: tpmencrypt's file still decrypts (the same RK came back)" \
 t_run 0 "5: tpmctl addkey rk --replace with the SRK password and a safety copy" \
     tpmctl addkey rk --replace --srk-passwd="$SRKPW" --secret=s5 --well-known-owner
 t_grep "5: ... which it names" "saved in $TMPDIR/"
+stop_tcsd
 
 t_done
