@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -73,18 +74,39 @@ tcs_crypt_tpm_close(TcsCryptTpm *t)
 {
 	tcs_client_free(t->client);
 	t->client = NULL;
+	tcs_wipe(t->srk_secret, sizeof(t->srk_secret));
 }
 
-/* The SRK and the RK have the well-known secret (tcs_take_ownership -z, the RK by design). */
+/* The RK has the well-known secret by design; the SRK the one in t (TPM_SRK_PASSWD or asked). */
 static int
 lookup_well_known(const TcsUuid *uuid, uint8_t secret[TCS_SECRET_SIZE], void *userdata)
 {
-	(void)userdata;
-	if (tcs_uuid_equal(uuid, &TCS_UUID_SRK) || tcs_uuid_equal(uuid, &TCS_UUID_RK)) {
+	const TcsCryptTpm *t = userdata;
+
+	if (tcs_uuid_equal(uuid, &TCS_UUID_SRK)) {
+		memcpy(secret, t->srk_secret, TCS_SECRET_SIZE);
+		return 0;
+	}
+	if (tcs_uuid_equal(uuid, &TCS_UUID_RK)) {
 		memcpy(secret, tcs_auth_well_known, TCS_SECRET_SIZE);
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/* After the TPM refused the SRK secret: ask for the SRK password on the terminal. */
+static bool
+ask_srk_secret(TcsCryptTpm *t)
+{
+	char *pass = NULL;
+	int rc;
+
+	if (getenv(TCS_SRK_PASSWORD_ENV) ||
+	    tcs_passphrase_prompt("Enter SRK password: ", TCS_PASSPHRASE_MAX, &pass) < 0)
+		return false;
+	rc = tcs_auth_secret_plain(pass, strlen(pass), t->srk_secret);
+	tcs_passphrase_free(pass);
+	return rc == 0;
 }
 
 static int
@@ -138,10 +160,19 @@ tcs_crypt_tpm_open(TcsCryptTpm *t)
 		return TCS_CRYPT_EXIT_NO_RK;
 	}
 	t->rk_migratable = k.key_flags & TPM_KEY_FLAG_MIGRATABLE;
-	rc = tcs_client_load_key_by_uuid(t->client, &TCS_UUID_RK, lookup_well_known, NULL, &t->rk);
+	(void)tcs_auth_srk_secret(t->srk_secret);
+	rc = tcs_client_load_key_by_uuid(t->client, &TCS_UUID_RK, lookup_well_known, t, &t->rk);
+	if (rc == TPM_AUTHFAIL && ask_srk_secret(t))
+		rc = tcs_client_load_key_by_uuid(t->client, &TCS_UUID_RK, lookup_well_known, t,
+						 &t->rk);
 	if (TCS_RC_IS_RK_MISMATCH(rc)) {
 		tcs_crypt_error("%s", TCS_RK_MISMATCH_MESSAGE);
 		return TCS_CRYPT_EXIT_NO_RK;
+	}
+	if (rc == TPM_AUTHFAIL) {
+		tcs_crypt_error("cannot load the roaming key: the TPM refused the SRK secret; give "
+				"the SRK password in " TCS_SRK_PASSWORD_ENV " (or on the terminal)");
+		return TCS_CRYPT_EXIT_AUTH;
 	}
 	if (rc != 0) {
 		tcs_crypt_error("cannot load the roaming key: %s", tcs_crypt_strerror(rc));
@@ -297,7 +328,7 @@ tcs_crypt_tpm_load_key(TcsCryptTpm *t, const TcsCryptHeader *h, const char *file
 		return TCS_CRYPT_EXIT_WRONG_TPM;
 	}
 	if (h->flags & TCS_CRYPT_FLAG_KEY_IN_PS) {
-		rc = tcs_client_load_key_by_uuid(t->client, &h->key_uuid, lookup_well_known, NULL,
+		rc = tcs_client_load_key_by_uuid(t->client, &h->key_uuid, lookup_well_known, t,
 						 ret_key);
 		if (is_tss(rc, TSS_E_PS_KEY_NOTFOUND)) {
 			tcs_crypt_error("%s: its key %s is not in this system's persistent storage",

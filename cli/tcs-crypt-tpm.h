@@ -38,13 +38,16 @@ typedef struct {
 	uint32_t rk;        /* TCS handle of the loaded RK */
 	bool rk_migratable;
 	uint8_t rk_fingerprint[TCS_CRYPT_DIGEST_SIZE];
+	uint8_t srk_secret[TCS_SECRET_SIZE]; /* TPM_SRK_PASSWD, a prompt, or well-known */
 } TcsCryptTpm;
 
 void tcs_crypt_tpm_close(TcsCryptTpm *t);
 
 /*
  * Connect (TSS_TCSD_HOSTNAME / TSS_TCSD_PORT), open a context, find and load
- * the RK. On failure prints the reason and returns the exit code (> 0).
+ * the RK. The SRK secret is TPM_SRK_PASSWD's, else the well-known one; when
+ * the TPM refuses that and there is a terminal, the SRK password is asked for.
+ * On failure prints the reason and returns the exit code (> 0).
  */
 int tcs_crypt_tpm_open(TcsCryptTpm *t);
 

@@ -320,6 +320,8 @@ make_key(const Options *o, EVP_PKEY *wrap_key, const uint8_t usage_secret[TCS_SE
 	_cleanup_free_ uint8_t *info = NULL;
 	_cleanup_free_ uint8_t *pub = NULL;
 	const uint8_t *rk_secret = NULL;
+	uint8_t srk[TCS_SECRET_SIZE];
+	char *srk_pass = NULL;
 	size_t info_len, pub_len;
 	uint32_t rk = 0, check = 0;
 	int rc;
@@ -335,7 +337,22 @@ make_key(const Options *o, EVP_PKEY *wrap_key, const uint8_t usage_secret[TCS_SE
 			 host ? host : TCS_CLIENT_DEFAULT_HOST, port ? port : TCS_CLIENT_DEFAULT_PORT);
 		return tss_error(what, rc);
 	}
-	rc = tcs_keyblob_load_parent(c, &TCS_UUID_RK, tcs_auth_well_known, &rk, &rk_secret);
+	/* the SRK's secret: TPM_SRK_PASSWD, else well-known; asked for when the TPM refuses it */
+	(void)tcs_auth_srk_secret(srk);
+	rc = tcs_keyblob_load_parent(c, &TCS_UUID_RK, srk, &rk, &rk_secret);
+	if (rc == TPM_AUTHFAIL && !getenv(TCS_SRK_PASSWORD_ENV) &&
+	    tcs_passphrase_prompt("Enter SRK password: ", TCS_PASSPHRASE_MAX, &srk_pass) == 0) {
+		rc = tcs_auth_secret_plain(srk_pass, strlen(srk_pass), srk);
+		tcs_passphrase_free(srk_pass);
+		if (rc == 0)
+			rc = tcs_keyblob_load_parent(c, &TCS_UUID_RK, srk, &rk, &rk_secret);
+	}
+	if (rc == TPM_AUTHFAIL) {
+		tcs_wipe(srk, sizeof(srk));
+		fprintf(stderr, "tpmcreate: loading the RK: the TPM refused the SRK secret; give the "
+				"SRK password in " TCS_SRK_PASSWORD_ENV " (or on the terminal)\n");
+		return 1;
+	}
 	if (rc != 0)
 		return tss_error("loading the RK", rc);
 

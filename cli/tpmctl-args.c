@@ -14,7 +14,7 @@ enum {
 	OPT_OWNER_RANDOM, OPT_OWNER_ASK, OPT_OWNER_WELL_KNOWN, OPT_NO_STORAGE_KEYS, OPT_NO_STORE,
 	OPT_STORE, OPT_NEW_RANDOM, OPT_NEW_ASK,
 	OPT_REPLACE, OPT_YES, OPT_DESCENDANTS, OPT_DRY_RUN, OPT_OVERWRITE,
-	OPT_PASSWD, OPT_NEW_PASSWD, OPT_SECRET, OPT_CUR_WELL_KNOWN,
+	OPT_PASSWD, OPT_NEW_PASSWD, OPT_SECRET, OPT_CUR_WELL_KNOWN, OPT_OWNER_HEX, OPT_SRK_PASSWD,
 	OPT_LAST,
 };
 
@@ -45,12 +45,15 @@ static const struct option options[] = {
 	{ "new-passwd", required_argument, NULL, OPT_NEW_PASSWD },
 	{ "secret", required_argument, NULL, OPT_SECRET },
 	{ "well-known-owner", no_argument, NULL, OPT_CUR_WELL_KNOWN },
+	{ "owner-secret-hex", required_argument, NULL, OPT_OWNER_HEX },
+	{ "srk-passwd", required_argument, NULL, OPT_SRK_PASSWD },
 	{ 0 },
 };
 
 #define BIT(o) (1ull << ((o) - OPT_ANCESTOR))
 #define CRITERIA (BIT(OPT_ANCESTOR) | BIT(OPT_PARENT) | BIT(OPT_ALG) | BIT(OPT_USAGE) | BIT(OPT_UUID))
-#define OWNER (BIT(OPT_PASSWD) | BIT(OPT_CUR_WELL_KNOWN))
+#define OWNER (BIT(OPT_PASSWD) | BIT(OPT_CUR_WELL_KNOWN) | BIT(OPT_OWNER_HEX))
+#define SRK BIT(OPT_SRK_PASSWD)
 
 /* Which command takes which option, and how many arguments. */
 static const struct {
@@ -71,10 +74,10 @@ static const struct {
 	{ "disable", OWNER, 0, 0 },
 	{ "activate", 0, 0, 0 },
 	{ "deactivate", 0, 0, 0 },
-	{ "addkey", BIT(OPT_REPLACE) | BIT(OPT_YES), 1, 1 },
+	{ "addkey", OWNER | SRK | BIT(OPT_SECRET) | BIT(OPT_REPLACE) | BIT(OPT_YES), 1, 1 },
 	{ "deletekeys", CRITERIA | BIT(OPT_DESCENDANTS) | BIT(OPT_YES), 0, -1 },
-	{ "backup", OWNER | BIT(OPT_SECRET) | BIT(OPT_OVERWRITE), 1, 1 },
-	{ "restore", OWNER | BIT(OPT_SECRET) | BIT(OPT_YES) | BIT(OPT_DRY_RUN), 1, 1 },
+	{ "backup", OWNER | SRK | BIT(OPT_SECRET) | BIT(OPT_OVERWRITE), 1, 1 },
+	{ "restore", OWNER | SRK | BIT(OPT_SECRET) | BIT(OPT_YES) | BIT(OPT_DRY_RUN), 1, 1 },
 };
 
 void
@@ -108,6 +111,10 @@ tpmctl_usage(FILE *out)
 	      "a prompt; a new owner password from --new-passwd=, else TPM_NEW_PASSWD, else a\n"
 	      "prompt. Values given as options are visible to other users in ps(1).\n"
 	      "  --well-known-owner             the owner secret is the TSS well-known secret\n"
+	      "  --owner-secret-hex=HEX         the owner secret as its 20 bytes in hex (as\n"
+	      "                                 takeownership prints one it could not store)\n"
+	      "  --srk-passwd=PASSWORD          the SRK password (addkey, backup, restore), else\n"
+	      "                                 TPM_SRK_PASSWD, else the well-known secret\n"
 	      "\n"
 	      "  --json                         print one JSON document\n"
 	      "  --no-ask-password              never prompt, not even through polkit\n"
@@ -168,6 +175,8 @@ apply_option(TpmctlRequest *req, int c, char *arg)
 	case OPT_PASSWD: take_secret(&req->passwd, arg); break;
 	case OPT_NEW_PASSWD: take_secret(&req->new_passwd, arg); break;
 	case OPT_SECRET: take_secret(&req->secret, arg); break;
+	case OPT_OWNER_HEX: take_secret(&req->owner_hex, arg); break;
+	case OPT_SRK_PASSWD: take_secret(&req->srk_passwd, arg); break;
 	default: return -1;
 	}
 	return 0;

@@ -104,6 +104,9 @@ tpmctl_cmd_backup(Tpmctl *ctl, TpmctlRequest *req)
 	if (rc == TPMCTL_EXIT_OK) {
 		g_variant_builder_init(&opts, G_VARIANT_TYPE_VARDICT);
 		add_mode(&opts, "owner-secret-mode", mode);
+		rc = tpmctl_add_srk_secret(ctl, req, &opts);
+	}
+	if (rc == TPMCTL_EXIT_OK) {
 		tpmctl_say(ctl, "Backup in progress...\n");
 		rc = tpmctl_call(ctl, "Backup",
 				 g_variant_new("(h@ay@ay@a{sv})", 0, secret, owner,
@@ -137,8 +140,8 @@ tpmctl_cmd_backup(Tpmctl *ctl, TpmctlRequest *req)
 }
 
 /* An empty file of eight random letters in the temporary directory, like tpmadm's /tmp/NWDCgqke. */
-static int
-create_safety_copy(char **path)
+int
+tpmctl_create_safety_copy(char **path)
 {
 	static const char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -174,6 +177,7 @@ typedef struct {
 	int archive, safety;
 	GVariant *secret, *owner;
 	const char *mode;
+	const TpmctlRequest *req;
 } RestoreCall;
 
 static int
@@ -193,6 +197,11 @@ restore_call(Tpmctl *ctl, RestoreCall *c, bool dry_run, bool replace, GVariant *
 		g_variant_builder_add(&opts, "{sv}", "dry-run", g_variant_new_boolean(TRUE));
 	if (replace)
 		g_variant_builder_add(&opts, "{sv}", "replace", g_variant_new_boolean(TRUE));
+	rc = tpmctl_add_srk_secret(ctl, c->req, &opts);
+	if (rc != TPMCTL_EXIT_OK) {
+		g_variant_builder_clear(&opts);
+		return rc;
+	}
 	rc = tpmctl_call(ctl, "Restore",
 			 g_variant_new("(hh@ay@ay@a{sv})", 0, 1, c->secret, c->owner,
 				       g_variant_builder_end(&opts)),
@@ -220,7 +229,7 @@ tpmctl_cmd_restore(Tpmctl *ctl, TpmctlRequest *req)
 	g_autoptr(GVariant) check = NULL;
 	g_autoptr(GVariant) report = NULL;
 	g_autofree char *safety_path = NULL;
-	RestoreCall c = { .archive = -1, .safety = -1 };
+	RestoreCall c = { .archive = -1, .safety = -1, .req = req };
 	bool rk_exists = false;
 	int rc;
 
@@ -257,7 +266,7 @@ tpmctl_cmd_restore(Tpmctl *ctl, TpmctlRequest *req)
 	}
 	if (rc == TPMCTL_EXIT_OK) {
 		g_variant_ref_sink(c.owner);
-		c.safety = create_safety_copy(&safety_path);
+		c.safety = tpmctl_create_safety_copy(&safety_path);
 		if (c.safety < 0)
 			rc = tpmctl_fail(ctl, TPMCTL_EXIT_FAILURE, "tpmctl.Io",
 					 "cannot create the safety copy in %s: %s", g_get_tmp_dir(),

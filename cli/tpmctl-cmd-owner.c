@@ -41,6 +41,12 @@ tpmctl_cmd_takeownership(Tpmctl *ctl, TpmctlRequest *req)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) props = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	g_autoptr(GVariant) report = NULL;
+	g_autoptr(GVariant) lost = NULL;
+	g_autofree char *lost_hex = NULL;
+	const char *warning = NULL;
+	gboolean stored = !req->no_store;
 	GVariant *owner = NULL;
 	GVariantBuilder opts;
 	const char *mode = NULL;
@@ -73,13 +79,40 @@ tpmctl_cmd_takeownership(Tpmctl *ctl, TpmctlRequest *req)
 	rc = tpmctl_call(ctl, "TakeOwnership",
 			 g_variant_new("(@ay@ay@a{sv})", owner, tpmctl_secret_empty(),
 				       g_variant_builder_end(&opts)),
-			 NULL, NULL, TPMCTL_TIMEOUT_LONG_MS, true, NULL, &error);
+			 NULL, NULL, TPMCTL_TIMEOUT_LONG_MS, true, &reply, &error);
 	if (rc != TPMCTL_EXIT_OK)
 		return tpmctl_report_error(ctl, "cannot take ownership of the TPM", error);
+	/* tcsd hands back a generated secret it could not store: nobody else has it */
+	if (reply && g_variant_is_of_type(reply, G_VARIANT_TYPE("(a{sv})"))) {
+		g_variant_get(reply, "(@a{sv})", &report);
+		(void)g_variant_lookup(report, "owner-secret-stored", "b", &stored);
+		(void)g_variant_lookup(report, "warning", "&s", &warning);
+		lost = g_variant_lookup_value(report, "owner-secret", G_VARIANT_TYPE_BYTESTRING);
+	}
+	if (lost) {
+		gsize n = 0;
+		const guint8 *p = g_variant_get_fixed_array(lost, &n, 1);
+
+		lost_hex = g_malloc0(2 * n + 1);
+		for (gsize i = 0; i < n; i++)
+			g_snprintf(lost_hex + 2 * i, 3, "%02x", p[i]);
+		tpmctl_error(ctl, "WARNING: %s", warning ? warning : "the owner secret was not stored");
+		tpmctl_error(ctl, "WARNING: the TPM owner secret (20 bytes, hex) is %s\n"
+				  "Write it down now: it is shown only once, and without it only clearing "
+				  "the TPM in the firmware\nrecovers the TPM. Give it as "
+				  "--owner-secret-hex=HEX, e.g. to 'changepwd' to set a password you know.",
+			     lost_hex);
+	} else if (warning) {
+		tpmctl_error(ctl, "WARNING: %s", warning);
+	}
 	if (ctl->json) {
 		json_object *doc = json_result();
 
-		json_object_object_add(doc, "owner-secret-stored", json_object_new_boolean(!req->no_store));
+		json_object_object_add(doc, "owner-secret-stored", json_object_new_boolean(stored));
+		if (lost_hex)
+			json_object_object_add(doc, "owner-secret-hex", json_object_new_string(lost_hex));
+		if (warning)
+			json_object_object_add(doc, "warning", json_object_new_string(warning));
 		json_object_object_add(doc, "owner-secret-generated", json_object_new_boolean(random));
 		json_object_object_add(doc, "storage-keys-created",
 				       json_object_new_boolean(!req->no_storage_keys));
@@ -87,10 +120,10 @@ tpmctl_cmd_takeownership(Tpmctl *ctl, TpmctlRequest *req)
 		return TPMCTL_EXIT_OK;
 	}
 	printf("The TPM ownership has been taken.\n");
-	if (random)
+	if (random && stored)
 		printf("The TPM password is a random one, stored for tcsd; set one you know with "
 		       "'changepwd' before deleting it.\n");
-	else if (!req->no_store)
+	else if (stored)
 		printf("The TPM password is stored for tcsd.\n");
 	if (!req->no_storage_keys)
 		printf("The System-specific Key (SK) and the Roaming Key (RK) have been created.\n");

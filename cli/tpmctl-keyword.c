@@ -27,10 +27,10 @@ static const struct {
 	{ "disable", "passwd= wellknownowner" },
 	{ "activate", "" },
 	{ "deactivate", "" },
-	{ "addkey", "key= yes" },
+	{ "addkey", "key= yes passwd= secret= srkpasswd= wellknownowner" },
 	{ "deletekeys", "ancestoruuid= parentuuid= alg= usage= uuid= descendants yes" },
-	{ "backup", "filename= passwd= secret= overwrite wellknownowner" },
-	{ "restore", "filename= passwd= secret= yes dryrun wellknownowner" },
+	{ "backup", "filename= passwd= secret= srkpasswd= overwrite wellknownowner" },
+	{ "restore", "filename= passwd= secret= srkpasswd= yes dryrun wellknownowner" },
 };
 
 void
@@ -46,10 +46,10 @@ tpmctl_keyword_usage(TpmctlFront front, FILE *out)
 	fputs("Usage: tpmadm takeownership [passwd=PASSWORD|random|ask|wellknown] [nostore] [nostoragekeys]\n"
 	      "       tpmadm changepwd key=tpm [storeentry] [passwd=OLD] [newpasswd=NEW|random|ask]\n"
 	      "       tpmadm forgetpwd\n"
-	      "       tpmadm addkey key=rk|sk [yes]\n"
+	      "       tpmadm addkey key=rk|sk [yes] [secret=SECRET] [passwd=PASSWORD] [srkpasswd=PASSWORD]\n"
 	      "       tpmadm deletekeys CRITERIA... [descendants] [yes]\n"
-	      "       tpmadm backup filename=FILE [secret=SECRET] [passwd=PASSWORD] [overwrite]\n"
-	      "       tpmadm restore filename=FILE [secret=SECRET] [passwd=PASSWORD] [yes] [dryrun]\n"
+	      "       tpmadm backup filename=FILE [secret=SECRET] [passwd=PASSWORD] [srkpasswd=PASSWORD] [overwrite]\n"
+	      "       tpmadm restore filename=FILE [secret=SECRET] [passwd=PASSWORD] [srkpasswd=PASSWORD] [yes] [dryrun]\n"
 	      "       tpmadm clear [yes] | enable | disable | activate | deactivate | status\n"
 	      "CRITERIA: ancestoruuid=KEY parentuuid=KEY alg=ALG usage=USAGE uuid=KEY.\n"
 	      "passwd= and secret= are visible to other users in ps(1); TPM_PASSWD and TCS_PASS\n"
@@ -143,6 +143,8 @@ apply_word(Tpmctl *ctl, TpmctlRequest *req, const char *kw, const char *value)
 		set_string(&req->new_passwd, value);
 	else if (strcmp(kw, "secret") == 0)
 		set_string(&req->secret, value);
+	else if (strcmp(kw, "srkpasswd") == 0)
+		set_string(&req->srk_passwd, value);
 	else if (strcmp(kw, "filename") == 0)
 		set_string(&req->file, value);
 	else if (strcmp(kw, "key") == 0)
@@ -196,7 +198,7 @@ tpmctl_parse_keywords(Tpmctl *ctl, int argc, char **argv, TpmctlRequest *req)
 			return rc;
 		/* ps(1) showed passwd= and secret= until now; not for the whole run */
 		if (eq && (strcmp(kw, "passwd") == 0 || strcmp(kw, "newpasswd") == 0 ||
-			   strcmp(kw, "secret") == 0))
+			   strcmp(kw, "secret") == 0 || strcmp(kw, "srkpasswd") == 0))
 			memset(argv[i] + (eq - arg) + 1, '*', strlen(eq + 1));
 	}
 

@@ -110,6 +110,8 @@ tpmctl_request_clear(TpmctlRequest *req)
 		g_ptr_array_unref(req->uuids);
 	wipe_string(&req->passwd);
 	wipe_string(&req->new_passwd);
+	wipe_string(&req->owner_hex);
+	wipe_string(&req->srk_passwd);
 	wipe_string(&req->secret);
 	memset(req, 0, sizeof(*req));
 }

@@ -9,13 +9,17 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tcs-passphrase.h"
+#include "tcs-auth.h"
 #include "tpmctl.h"
 
 #define NEW_OWNER_PASSWORD_ENV "TPM_NEW_PASSWD"
+#define SRK_PASSWORD_ENV "TPM_SRK_PASSWD"
 
 GVariant *
 tpmctl_secret_empty(void)
@@ -29,6 +33,24 @@ secret_variant(char *s)
 {
 	g_autoptr(GBytes) bytes = g_bytes_new_with_free_func(s, strlen(s),
 							     (GDestroyNotify)tcs_passphrase_free, s);
+
+	return g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
+}
+
+static void
+free_authorisation(gpointer p)
+{
+	explicit_bzero(p, TCS_SECRET_SIZE);
+	g_free(p);
+}
+
+/* A 20-byte authorisation value (sha1 mode) as "ay"; wiped when dropped. */
+static GVariant *
+authorisation_variant(const guint8 raw[TCS_SECRET_SIZE])
+{
+	gpointer copy = g_memdup2(raw, TCS_SECRET_SIZE);
+	g_autoptr(GBytes) bytes =
+		g_bytes_new_with_free_func(copy, TCS_SECRET_SIZE, free_authorisation, copy);
 
 	return g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
 }
@@ -82,6 +104,28 @@ tpmctl_owner_secret(Tpmctl *ctl, const TpmctlRequest *req, GVariant *props,
 	int rc;
 
 	*mode = NULL;
+	if (req->owner_hex) {
+		guint8 raw[TCS_SECRET_SIZE];
+		size_t n = strlen(req->owner_hex);
+
+		for (size_t i = 0; i < sizeof(raw) && n == 2 * sizeof(raw); i++) {
+			int hi = g_ascii_xdigit_value(req->owner_hex[2 * i]);
+			int lo = g_ascii_xdigit_value(req->owner_hex[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				n = 0;
+			raw[i] = (guint8)(hi << 4 | lo);
+		}
+		if (n != 2 * sizeof(raw)) {
+			explicit_bzero(raw, sizeof(raw));
+			return tpmctl_fail(ctl, TPMCTL_EXIT_USAGE, "tpmctl.Usage",
+					   "--owner-secret-hex needs exactly 40 hex digits");
+		}
+		*mode = "sha1";
+		*secret = authorisation_variant(raw);
+		explicit_bzero(raw, sizeof(raw));
+		return TPMCTL_EXIT_OK;
+	}
 	if (req->owner_well_known) {
 		*mode = "well-known";
 		*secret = tpmctl_secret_empty();
@@ -165,4 +209,59 @@ tpmctl_archive_secret(Tpmctl *ctl, const TpmctlRequest *req, const char *prompt,
 		return rc;
 	*secret = secret_variant(s);
 	return TPMCTL_EXIT_OK;
+}
+
+int
+tpmctl_srk_secret(Tpmctl *ctl, const TpmctlRequest *req, GVariant **secret, const char **mode)
+{
+	const TcsPassphraseSource src = {
+		.value = req->srk_passwd,
+		.env = SRK_PASSWORD_ENV,
+		.prompt = "Please enter the SRK password: ",
+		.max_len = TCS_PASSPHRASE_MAX,
+	};
+	char *s = NULL;
+	int rc;
+
+	/* the well-known secret, which TSS applications expect, unless one is given */
+	*mode = NULL;
+	if (!req->srk_passwd && !getenv(SRK_PASSWORD_ENV) && !req->srk_ask) {
+		*secret = tpmctl_secret_empty();
+		return TPMCTL_EXIT_OK;
+	}
+	rc = get_passphrase(ctl, "SRK password", &src, &s);
+	if (rc != TPMCTL_EXIT_OK)
+		return rc;
+	*mode = "plain";
+	*secret = secret_variant(s);
+	return TPMCTL_EXIT_OK;
+}
+
+int
+tpmctl_add_srk_secret(Tpmctl *ctl, const TpmctlRequest *req, GVariantBuilder *opts)
+{
+	GVariant *srk = NULL;
+	const char *mode = NULL;
+	int rc = tpmctl_srk_secret(ctl, req, &srk, &mode);
+
+	if (rc != TPMCTL_EXIT_OK)
+		return rc;
+	if (!mode) {
+		g_variant_unref(g_variant_ref_sink(srk));
+		return TPMCTL_EXIT_OK;
+	}
+	g_variant_builder_add(opts, "{sv}", "srk-secret", srk);
+	g_variant_builder_add(opts, "{sv}", "srk-secret-mode", g_variant_new_string(mode));
+	return TPMCTL_EXIT_OK;
+}
+
+bool
+tpmctl_have_terminal(void)
+{
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }

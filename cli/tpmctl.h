@@ -56,6 +56,9 @@ typedef struct {
 	TpmctlNewSecret new_owner;
 	/* secrets given on the command line: visible in ps, documented as such */
 	char *passwd, *new_passwd, *secret;
+	char *owner_hex;  /* the current owner secret as 40 hex digits (sha1 mode) */
+	char *srk_passwd; /* the SRK password; TPM_SRK_PASSWD; default well-known */
+	bool srk_ask;     /* prompt for the SRK password */
 } TpmctlRequest;
 
 typedef struct {
@@ -116,6 +119,15 @@ int tpmctl_archive_secret(Tpmctl *ctl, const TpmctlRequest *req, const char *pro
 			  GVariant **secret);
 /* An empty "ay". */
 GVariant *tpmctl_secret_empty(void);
+/* The SRK secret: --srk-passwd= (srkpasswd=), TPM_SRK_PASSWD, a prompt when srk_ask
+ * (after the TPM refused the well-known one), else empty (the well-known secret). */
+int tpmctl_srk_secret(Tpmctl *ctl, const TpmctlRequest *req, GVariant **secret, const char **mode);
+/* The options srk-secret and srk-secret-mode when an SRK secret was given. */
+int tpmctl_add_srk_secret(Tpmctl *ctl, const TpmctlRequest *req, GVariantBuilder *opts);
+/* Whether there is a controlling terminal to ask on. */
+bool tpmctl_have_terminal(void);
+/* tpmctl-cmd-archive.c: an empty 0600 file with a random name in the temporary directory. */
+int tpmctl_create_safety_copy(char **path);
 
 /* tpmctl-confirm.c: "(y|n): " questions. */
 /* Returns OK when confirmed, DECLINED when not or when nobody can be asked. */

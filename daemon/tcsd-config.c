@@ -639,3 +639,32 @@ tcsd_config_free(TcsdConfig *c)
 	g_free(c->state_dir);
 	g_free(c);
 }
+
+gboolean
+tcsd_config_check_dir_writable(const char *dir, const char *what, const char *key,
+			       GError **error)
+{
+	g_autofree char *probe = g_build_filename(dir, ".tcsd-probe-XXXXXX", NULL);
+	int fd = g_mkstemp_full(probe, O_RDWR | O_CLOEXEC, 0600);
+	int err = errno;
+	/* not g_get_user_name(): it caches the name from before privileges were dropped */
+	struct passwd *pw = getpwuid(getuid());
+
+	if (fd >= 0 && write(fd, "x", 1) == 1 && fsync(fd) == 0) {
+		close(fd);
+		if (unlink(probe) == 0)
+			return TRUE;
+		err = errno;
+	} else if (fd >= 0) {
+		err = errno;
+		close(fd);
+		(void)unlink(probe);
+	}
+	g_set_error(error, TCSD_CONFIG_ERROR, TCSD_CONFIG_ERROR_INVALID_VALUE,
+		    "%s %s is not usable by user %s (uid %u): cannot create a file in it: %s; "
+		    "the user needs write access to it and search (x) access to every directory "
+		    "above it (e.g. chmod o+x on the parent), or set %s in tcsd.conf to a "
+		    "usable directory",
+		    what, dir, pw ? pw->pw_name : "?", (unsigned)getuid(), g_strerror(err), key);
+	return FALSE;
+}

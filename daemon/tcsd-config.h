@@ -84,5 +84,12 @@ gboolean tcsd_config_is_owner_uid(const TcsdConfig *c, uid_t uid);
 /* max_connections_per_peer with its automatic value worked out */
 guint tcsd_config_connections_per_peer(const TcsdConfig *c);
 void tcsd_config_free(TcsdConfig *c);
+/*
+ * Whether this process can create, write and remove files in dir: a file is
+ * created there and removed again. what names the setting in the message
+ * ("state_dir"), key the tcsd.conf setting to change.
+ */
+gboolean tcsd_config_check_dir_writable(const char *dir, const char *what, const char *key,
+					GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TcsdConfig, tcsd_config_free)

@@ -329,6 +329,11 @@ run(int argc, char **argv)
 	}
 	if (pw && (!adopt_ps_file(d.ps_path, pw, &error) || !drop_privileges(pw, &error)))
 		goto fail;
+	/* an unusable directory would fail much later, e.g. after TakeOwnership: say it now */
+	if (!tcsd_config_check_dir_writable(config->state_dir, "state_dir", "state_dir", &error) ||
+	    !tcsd_config_check_dir_writable(ps_dir, "the directory of system_ps_file",
+					    "system_ps_file", &error))
+		goto fail;
 	if (!dev) {
 		dev = tcsd_tpm_device_open(config->tpm_device, config->state_dir, &error);
 		if (!dev)

@@ -94,8 +94,8 @@ with_enc_data(const TcsKey *k, const guint8 *enc, size_t enc_len, size_t *ret_le
 
 /* The RK's private key, migrated out of the TPM with the owner's consent. */
 static gboolean
-extract_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsPsKey *rk,
-	   TcsArchiveEntry *e, GError **error)
+extract_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const guint8 *srk_secret,
+	   const TcsPsKey *rk, TcsArchiveEntry *e, GError **error)
 {
 	_cleanup_key_ TcsKey k = {0};
 	_cleanup_(tcs_wbuf_free) TcsWbuf pub = {0};
@@ -119,8 +119,8 @@ extract_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsPsKey *rk
 						&ticket, &ticket_len);
 	if (rc != 0)
 		return tcsd_manager_set_tpm_error(error, rc, "TPM_AuthorizeMigrationKey");
-	/* RK and SRK as TakeOwnership/CreateStorageKey made them: well-known secrets */
-	rc = tcs_client_create_migration_blob(c, TPM_KH_SRK, tcs_auth_well_known,
+	/* the RK as TakeOwnership/CreateStorageKey made it: the well-known secret */
+	rc = tcs_client_create_migration_blob(c, TPM_KH_SRK, srk_secret,
 					      tcs_auth_well_known, TSS_MS_REWRAP, ticket,
 					      ticket_len, k.enc_data, k.enc_data_len, &mb);
 	if (rc != 0)
@@ -173,8 +173,8 @@ write_file(int fd, GBytes *bytes, GError **error)
 
 /* Archive the RK and its descendants into *out; *count gets the keys archived. */
 static gboolean
-archive_subtree(TcsdDaemon *d, TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], GBytes *secret,
-		GBytes **out, guint *count, GError **error)
+archive_subtree(TcsdDaemon *d, TcsClient *c, const guint8 owner[TCS_SECRET_SIZE],
+		const guint8 *srk_secret, GBytes *secret, GBytes **out, guint *count, GError **error)
 {
 	g_auto(TcsArchive) a = {0};
 	g_autoptr(GArray) desc = NULL;
@@ -191,7 +191,7 @@ archive_subtree(TcsdDaemon *d, TcsClient *c, const guint8 owner[TCS_SECRET_SIZE]
 	if (tcsd_ps_check_rk(d, rk))
 		return tcsd_manager_fail(error, TCSD_MANAGER_ERROR_NOT_FOUND, "%s",
 				 TCS_RK_MISMATCH_MESSAGE);
-	if (!extract_rk(c, owner, rk, &root, error))
+	if (!extract_rk(c, owner, srk_secret, rk, &root, error))
 		return FALSE;
 	rc = tcs_archive_add(&a, &root);
 	tcs_wipe(root.private_der, root.private_der_len);
@@ -236,7 +236,8 @@ tcsd_manager_backup_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	if (!tcsd_manager_owner_secret(d, c, &op->owner, owner, &op->error))
 		return;
 	/* the main loop writes it: a pipe that does not drain must not hold the worker */
-	ok = archive_subtree(d, c, owner, op->archive_secret, &op->output, &count, &op->error);
+	ok = archive_subtree(d, c, owner, tcsd_manager_srk_secret(op), op->archive_secret,
+			     &op->output, &count, &op->error);
 	tcs_wipe(owner, sizeof(owner));
 	if (!ok)
 		return;
@@ -245,6 +246,26 @@ tcsd_manager_backup_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	g_variant_builder_add(&b, "{sv}", "key-count", g_variant_new_uint32(count));
 	g_variant_builder_add(&b, "{sv}", "size", g_variant_new_uint64(g_bytes_get_size(op->output)));
 	op->result = g_variant_new("(a{sv})", &b);
+}
+
+gboolean
+tcsd_manager_rk_safety_copy(TcsdDaemon *d, TcsClient *c, TcsdOp *op, guint *count,
+			    GError **error)
+{
+	g_autoptr(GBytes) safety = NULL;
+	guint8 owner[TCS_SECRET_SIZE];
+	gboolean ok;
+
+	if (!tcsd_manager_owner_secret(d, c, &op->owner, owner, error))
+		return FALSE;
+	/* fd_out is a regular file (checked on the main loop): writing it cannot stall */
+	ok = archive_subtree(d, c, owner, tcsd_manager_srk_secret(op), op->archive_secret,
+			     &safety, count, error) &&
+	     write_file(op->fd_out, safety, error);
+	tcs_wipe(owner, sizeof(owner));
+	if (ok)
+		g_message("safety copy of the RK written: %u keys", *count);
+	return ok;
 }
 
 /* ---------------------------------------------------------------- restore */
@@ -277,8 +298,8 @@ check_archive(const TcsArchive *a, GError **error)
 
 /* The archived RK, wrapped for this TPM's SRK and checked by loading it. */
 static guint8 *
-rewrap_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsArchiveEntry *root,
-	  size_t *ret_len, GError **error)
+rewrap_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const guint8 *srk_secret,
+	  const TcsArchiveEntry *root, size_t *ret_len, GError **error)
 {
 	_cleanup_key_ TcsKey k = {0};
 	g_autoptr(EVP_PKEY) priv = NULL;
@@ -315,7 +336,7 @@ rewrap_rk(TcsClient *c, const guint8 owner[TCS_SECRET_SIZE], const TcsArchiveEnt
 			  g_strerror(-rc));
 		return NULL;
 	}
-	rc = tcs_client_load_key_by_blob(c, TPM_KH_SRK, tcs_auth_well_known, blob, *ret_len,
+	rc = tcs_client_load_key_by_blob(c, TPM_KH_SRK, srk_secret, blob, *ret_len,
 					 &handle);
 	if (rc != 0) {
 		g_free(blob);
@@ -387,11 +408,13 @@ tcsd_manager_restore_run(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	}
 	if (!tcsd_manager_owner_secret(d, c, &op->owner, owner, &op->error))
 		return;
-	rk_blob = rewrap_rk(c, owner, &a.entries[0], &rk_len, &op->error);
+	rk_blob = rewrap_rk(c, owner, tcsd_manager_srk_secret(op), &a.entries[0], &rk_len,
+			    &op->error);
 	/* the safety copy goes out before anything is deleted; fd_out is a regular file
 	 * (checked on the main loop), so writing it here cannot stall the worker */
 	if (rk_blob && !op->dry_run && rk_exists && !rk_substitute &&
-	    (!archive_subtree(d, c, owner, op->archive_secret, &safety, &safety_count, &op->error) ||
+	    (!archive_subtree(d, c, owner, tcsd_manager_srk_secret(op), op->archive_secret,
+			      &safety, &safety_count, &op->error) ||
 	     !write_file(op->fd_out, safety, &op->error)))
 		g_prefix_error(&op->error, "nothing was restored: the safety copy failed: ");
 	tcs_wipe(owner, sizeof(owner));

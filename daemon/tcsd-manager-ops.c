@@ -203,8 +203,8 @@ tcsd_manager_owner_secret(TcsdDaemon *d, TcsClient *c, const TcsdSecret *given,
 	return tcsd_owner_secret_load(d, c, out, error);
 }
 
-static const guint8 *
-srk_secret(const TcsdOp *op)
+const guint8 *
+tcsd_manager_srk_secret(const TcsdOp *op)
 {
 	return op->srk.kind == TCSD_SECRET_VALUE ? op->srk.value : tcs_auth_well_known;
 }
@@ -326,9 +326,26 @@ create_storage_key(TcsdDaemon *d, TcsClient *c, TcsdOp *op, const TcsUuid *uuid,
 			    tcs_uuid_equal(uuid, &uuid_rk) ? "RK" : "SK", desc->len);
 		return FALSE;
 	}
+	/* the RK and every key and file below it are gone for good without an archive */
+	if (tcs_uuid_equal(uuid, &uuid_rk) && tcs_ps_find(&d->ps, uuid) &&
+	    op->kind == TCSD_OP_CREATE_STORAGE_KEY) {
+		guint count = 0;
+
+		if (op->fd_out < 0 && !op->no_safety_copy)
+			return tcsd_manager_fail(
+				error, TCSD_MANAGER_ERROR_INVALID_ARGS,
+				"replacing the RK makes it and every key and file below it "
+				"unrecoverable: pass safety-copy and safety-secret for an archive of "
+				"them (or no-safety-copy)");
+		if (op->fd_out >= 0 && !tcsd_manager_rk_safety_copy(d, c, op, &count, error)) {
+			g_prefix_error(error, "nothing was replaced: the safety copy failed: ");
+			return FALSE;
+		}
+		op->safety_count = count;
+	}
 	rc = tcs_client_key_template(&t, &tmpl, &tmpl_len);
 	if (rc == 0)
-		rc = tcs_client_create_wrap_key(c, TPM_KH_SRK, srk_secret(op), NULL, NULL, tmpl,
+		rc = tcs_client_create_wrap_key(c, TPM_KH_SRK, tcsd_manager_srk_secret(op), NULL, NULL, tmpl,
 						tmpl_len, &blob, &blob_len);
 	if (rc != 0)
 		return tcsd_manager_set_tpm_error(error, rc, "creating the key under the SRK");
@@ -352,11 +369,19 @@ create_storage_key(TcsdDaemon *d, TcsClient *c, TcsdOp *op, const TcsUuid *uuid,
 
 /* ------------------------------------------------------------ operations */
 
+/*
+ * The owner secret must never end up known to nobody: storing is tried out
+ * before TPM_TakeOwnership, and should it still fail afterwards, the
+ * generated secret goes back to the caller in the report instead of an error.
+ */
 static void
 take_ownership(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 {
 	guint8 owner[TCS_SECRET_SIZE];
 	gboolean generated = op->owner.kind == TCSD_SECRET_DEFAULT;
+	g_autoptr(GError) store_error = NULL;
+	g_autoptr(GError) keys_error = NULL;
+	GVariantBuilder report;
 	TcsdTpmState st;
 	TcsPs next = {0};
 	int rc;
@@ -368,6 +393,9 @@ take_ownership(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 				    "the TPM has an owner");
 		return;
 	}
+	if ((op->store_owner_secret || generated) &&
+	    !tcsd_owner_secret_check_storable(d, &op->error))
+		return;
 	if (generated) {
 		rc = tcs_auth_random_nonce(owner);
 		if (rc < 0) {
@@ -377,7 +405,7 @@ take_ownership(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	} else {
 		memcpy(owner, op->owner.value, sizeof(owner));
 	}
-	rc = tcs_client_take_ownership(c, owner, srk_secret(op), NULL, NULL);
+	rc = tcs_client_take_ownership(c, owner, tcsd_manager_srk_secret(op), NULL, NULL);
 	if (rc != 0) {
 		tcs_wipe(owner, sizeof(owner));
 		tcsd_manager_set_tpm_error(&op->error, rc, "TPM_TakeOwnership");
@@ -402,20 +430,48 @@ take_ownership(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 		tcs_ps_clear(&next);
 	}
 	tcsd_manager_note_registered(op, &TCS_UUID_SRK);
+	g_variant_builder_init(&report, G_VARIANT_TYPE_VARDICT);
 	if ((op->store_owner_secret || generated) &&
-	    !tcsd_owner_secret_store(d, c, owner, &op->error)) {
-		g_prefix_error(&op->error, "the TPM is owned, but %s",
-			       generated ? "the generated owner secret is lost: " : "");
-		tcs_wipe(owner, sizeof(owner));
-		return;
+	    !tcsd_owner_secret_store(d, c, owner, &store_error)) {
+		g_warning("TakeOwnership: the owner secret could not be stored: %s",
+			  store_error->message);
+		if (!generated) {
+			/* the caller knows this secret: an error is the whole story */
+			tcs_wipe(owner, sizeof(owner));
+			g_propagate_prefixed_error(&op->error, g_steal_pointer(&store_error),
+						   "the TPM is owned, but ");
+			return;
+		}
+		/* nobody else knows it: the caller gets it, whatever fails next */
+		g_variant_builder_add(&report, "{sv}", "owner-secret",
+				      g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, owner,
+								sizeof(owner), 1));
 	}
 	tcs_wipe(owner, sizeof(owner));
-	if (!op->create_storage_keys)
+	g_variant_builder_add(&report, "{sv}", "owner-secret-stored",
+			      g_variant_new_boolean((op->store_owner_secret || generated) &&
+						    !store_error));
+	if (op->create_storage_keys &&
+	    (!create_storage_key(d, c, op, &uuid_sk, TRUE, &keys_error) ||
+	     !create_storage_key(d, c, op, &uuid_rk, TRUE, &keys_error)))
+		g_prefix_error(&keys_error, "the TPM is owned, but creating the SK and RK failed "
+					    "(CreateStorageKey finishes the job): ");
+	if (keys_error && !store_error) {
+		g_variant_builder_clear(&report);
+		op->error = g_steal_pointer(&keys_error);
 		return;
-	if (!create_storage_key(d, c, op, &uuid_sk, TRUE, &op->error) ||
-	    !create_storage_key(d, c, op, &uuid_rk, TRUE, &op->error))
-		g_prefix_error(&op->error, "the TPM is owned, but creating the SK and RK failed "
-					   "(CreateStorageKey finishes the job): ");
+	}
+	if (store_error || keys_error) {
+		g_autofree char *warning = g_strdup_printf(
+			"%s%s%s", store_error ? "the TPM is owned, but the generated owner secret "
+						"could not be stored (it is in owner-secret: keep it): "
+					      : "",
+			store_error ? store_error->message : "",
+			keys_error ? keys_error->message : "");
+
+		g_variant_builder_add(&report, "{sv}", "warning", g_variant_new_string(warning));
+	}
+	op->result = g_variant_new("(a{sv})", &report);
 }
 
 static void
@@ -431,6 +487,10 @@ change_owner_secret(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 				    "a generated owner secret must be stored (store-owner-secret)");
 		return;
 	}
+	/* a generated secret that cannot be stored would be known to nobody */
+	if ((generated || stored || op->store_owner_secret) &&
+	    !tcsd_owner_secret_check_storable(d, &op->error))
+		return;
 	if (!tcsd_manager_owner_secret(d, c, &op->owner, owner, &op->error))
 		return;
 	if (generated)
@@ -444,7 +504,10 @@ change_owner_secret(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	tcs_wipe(owner, sizeof(owner));
 	if (rc != 0) {
 		tcs_wipe(next, sizeof(next));
-		tcsd_manager_set_tpm_error(&op->error, rc, "TPM_ChangeAuthOwner");
+		tcsd_manager_set_tpm_error(&op->error, rc,
+					   rc == TPM_DISABLED ? "TPM_ChangeAuthOwner (enable the TPM "
+								"first: SetEnabled, tpmadm enable)"
+							      : "TPM_ChangeAuthOwner");
 		return;
 	}
 	g_message("TPM owner secret changed through org.tcs.Manager");
@@ -467,7 +530,10 @@ clear_owner(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	rc = tcs_client_owner_clear(c, owner);
 	tcs_wipe(owner, sizeof(owner));
 	if (rc != 0) {
-		tcsd_manager_set_tpm_error(&op->error, rc, "TPM_OwnerClear");
+		tcsd_manager_set_tpm_error(&op->error, rc,
+					   rc == TPM_DISABLED ? "TPM_OwnerClear (enable the TPM first: "
+								"SetEnabled, tpmadm enable)"
+							      : "TPM_OwnerClear");
 		return;
 	}
 	g_message("TPM owner cleared through org.tcs.Manager");
@@ -487,6 +553,20 @@ set_enabled(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	int rc;
 
 	read_state(d, c, &st);
+	/*
+	 * A disabled TPM cannot unseal the stored secret that would enable it
+	 * again. A caller who gave the secret knows it: then a stored one that
+	 * does not unseal (a stale one) does not stand in the way.
+	 */
+	if (!op->flag) {
+		g_autoptr(GError) keep_error = NULL;
+
+		if (!tcsd_owner_secret_keep_unsealed(d, c, &keep_error) &&
+		    op->owner.kind != TCSD_SECRET_VALUE) {
+			op->error = g_steal_pointer(&keep_error);
+			return;
+		}
+	}
 	if (st.owned) {
 		if (!tcsd_manager_owner_secret(d, c, &op->owner, owner, &op->error))
 			return;
@@ -495,15 +575,21 @@ set_enabled(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 	} else {
 		rc = tcs_client_physical_enable(c, op->flag);
 	}
-	if (rc != 0)
+	if (rc != 0) {
 		tcsd_manager_set_tpm_error(&op->error, rc, op->flag ? "enabling the TPM"
 								    : "disabling the TPM");
+		return;
+	}
 }
 
 static void
 set_activated(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 {
-	int rc = tcs_client_physical_set_deactivated(c, !op->flag);
+	int rc;
+
+	if (!op->flag && !tcsd_owner_secret_keep_unsealed(d, c, &op->error))
+		return;
+	rc = tcs_client_physical_set_deactivated(c, !op->flag);
 
 	if (rc != 0) {
 		tcsd_manager_set_tpm_error(&op->error, rc, "TPM_PhysicalSetDeactivated");
@@ -861,6 +947,9 @@ tcsd_manager_run_op(TcsdDaemon *d, TcsdOp *op)
 		if (create_storage_key(d, c, op, &op->key, op->replace, &op->error)) {
 			char s[TCS_UUID_STRING_SIZE];
 
+			if (op->safety_count)
+				g_message("the replaced RK and %u keys below it are in the safety copy",
+					  op->safety_count - 1);
 			op->result = g_variant_new("(s)", tcs_uuid_to_string(&op->key, s));
 		}
 		break;
@@ -884,6 +973,9 @@ tcsd_manager_run_op(TcsdDaemon *d, TcsdOp *op)
 	}
 	if (!c)
 		c = tcsd_manager_client(d, NULL);
+	/* a copy kept for a disabled TPM goes once the TPM unseals again (e.g. after a boot) */
+	if (c && op->kind != TCSD_OP_LIST_KEYS && op->kind != TCSD_OP_GET_KEY_INFO)
+		tcsd_owner_secret_tidy(d, c);
 	if (c && (op->kind != TCSD_OP_LIST_KEYS && op->kind != TCSD_OP_GET_KEY_INFO))
 		read_state(d, c, &op->state);
 	if (c)

@@ -98,6 +98,8 @@ struct _TcsdOp {
 	TcsdSecret owner, srk, new_owner;
 	GBytes *archive_secret; /* raw bytes for the archive KDF; wiped */
 	gboolean store_owner_secret, create_storage_keys, replace, descendants, dry_run, flag;
+	gboolean no_safety_copy; /* CreateStorageKey: replace the RK without a safety copy */
+	guint safety_count;      /* CreateStorageKey: keys written to the safety copy */
 	TcsUuid key;
 	TcsdKeyCriteria criteria;
 	int fd_in, fd_out;
@@ -132,6 +134,8 @@ gboolean tcsd_manager_fail(GError **error, TcsdManagerError code, const char *fm
 	G_GNUC_PRINTF(3, 4);
 gboolean tcsd_manager_owner_secret(TcsdDaemon *d, TcsClient *c, const TcsdSecret *given,
 				   guint8 out[TCS_SECRET_SIZE], GError **error);
+/* The SRK's usage secret the caller gave, else the well-known one. */
+const guint8 *tcsd_manager_srk_secret(const TcsdOp *op);
 void tcsd_manager_note_registered(TcsdOp *op, const TcsUuid *u);
 void tcsd_manager_note_unregistered(TcsdOp *op, const TcsUuid *u);
 /* The registered descendants of root (not root itself), parents before children. */
@@ -153,6 +157,9 @@ void tcsd_manager_read_input(TcsdOp *op, guint timeout_ms, TcsdOpFunc then);
 void tcsd_manager_write_output(TcsdOp *op, guint timeout_ms, TcsdOpFunc then);
 /* Stop op's I/O without calling its continuation (tcsd is stopping). */
 void tcsd_manager_io_stop(TcsdOp *op);
+/* Before CreateStorageKey replaces the RK: archive it and its descendants to op->fd_out. */
+gboolean tcsd_manager_rk_safety_copy(TcsdDaemon *d, TcsClient *c, TcsdOp *op, guint *count,
+				     GError **error);
 
 /* tcsd-polkit.c: is the caller of inv allowed action? root always is. A check
  * polkit does not answer within timeout_ms is cancelled and refused. */
@@ -167,3 +174,9 @@ gboolean tcsd_owner_secret_load(TcsdDaemon *d, TcsClient *c, guint8 out[TCS_SECR
 gboolean tcsd_owner_secret_store(TcsdDaemon *d, TcsClient *c, const guint8 secret[TCS_SECRET_SIZE],
 				 GError **error);
 gboolean tcsd_owner_secret_forget(TcsdDaemon *d, gboolean *existed, GError **error);
+/* Before TakeOwnership: can a secret be stored at all? (an Io error saying why not) */
+gboolean tcsd_owner_secret_check_storable(TcsdDaemon *d, GError **error);
+/* Before disabling or deactivating: keep a stored secret usable without unsealing. */
+gboolean tcsd_owner_secret_keep_unsealed(TcsdDaemon *d, TcsClient *c, GError **error);
+/* Once the TPM unseals again: drop the unsealed copy (sealing the secret first if need be). */
+void tcsd_owner_secret_tidy(TcsdDaemon *d, TcsClient *c);

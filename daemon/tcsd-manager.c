@@ -510,6 +510,18 @@ parse_secret(GVariant *ay, GVariant *options, const char *mode_key, TcsdSecret *
 	return invalid(error, "unknown %s '%s' (plain, sha1 or well-known)", mode_key, mode);
 }
 
+/* A secret passed as an "ay" option (one the signature has no argument for), with its mode. */
+static gboolean
+parse_secret_option(GVariant *options, const char *key, const char *mode_key, TcsdSecret *out,
+		    GError **error)
+{
+	g_autoptr(GVariant) ay = g_variant_lookup_value(options, key, G_VARIANT_TYPE_BYTESTRING);
+
+	if (!ay)
+		ay = g_variant_ref_sink(g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, NULL, 0, 1));
+	return parse_secret(ay, options, mode_key, out, error);
+}
+
 /* The archive secret feeds the KDF as given (plain) or as its 20 bytes (sha1). */
 static gboolean
 parse_archive_secret(GVariant *ay, GVariant *options, TcsdOp *op, GError **error)
@@ -517,16 +529,18 @@ parse_archive_secret(GVariant *ay, GVariant *options, TcsdOp *op, GError **error
 	gsize len = 0;
 	const guint8 *p = g_variant_get_fixed_array(ay, &len, 1);
 	const char *mode = "plain";
+	const char *mode_key = op->kind == TCSD_OP_CREATE_STORAGE_KEY ? "safety-secret-mode"
+								       : "secret-mode";
 
-	(void)g_variant_lookup(options, "secret-mode", "&s", &mode);
+	(void)g_variant_lookup(options, mode_key, "&s", &mode);
 	if (len == 0)
 		return invalid(error, "an archive secret is required");
 	if (len > MANAGER_MAX_SECRET)
 		return invalid(error, "secret too long (at most %u bytes)", MANAGER_MAX_SECRET);
 	if (strcmp(mode, "plain") && strcmp(mode, "sha1"))
-		return invalid(error, "secret-mode '%s' is not allowed here (plain or sha1)", mode);
+		return invalid(error, "%s '%s' is not allowed here (plain or sha1)", mode_key, mode);
 	if (!strcmp(mode, "sha1") && len != TCS_SECRET_SIZE)
-		return invalid(error, "secret-mode sha1 needs exactly 20 bytes");
+		return invalid(error, "%s sha1 needs exactly 20 bytes", mode_key);
 	op->archive_secret = g_bytes_new(p, len);
 	return TRUE;
 }
@@ -711,15 +725,37 @@ parse_args(TcsdOp *op, GVariant *params, GError **error)
 		return check_options(opts, allowed, error);
 	}
 	case TCSD_OP_CREATE_STORAGE_KEY: {
-		static const char *const allowed[] = {"srk-secret-mode:s", "replace:b", NULL};
+		static const char *const allowed[] = {
+			"srk-secret-mode:s", "replace:b",	   "safety-copy:h",
+			"safety-secret:ay",  "safety-secret-mode:s", "owner-secret:ay",
+			"owner-secret-mode:s", "no-safety-copy:b", NULL};
+		g_autoptr(GVariant) safety_secret = NULL;
 
 		g_variant_get(params, "(&s@ay@a{sv})", &s, &a, &opts);
 		if (g_ascii_strcasecmp(s, "rk") && g_ascii_strcasecmp(s, "sk"))
 			return invalid(error, "kind must be rk or sk, not '%s'", s);
 		op->key = (TcsUuid)TCS_UUID_NODE(g_ascii_strcasecmp(s, "rk") ? 2 : 3);
 		op->replace = option_bool(opts, "replace", FALSE);
-		return check_options(opts, allowed, error) &&
-		       parse_secret(a, opts, "srk-secret-mode", &op->srk, error);
+		op->no_safety_copy = option_bool(opts, "no-safety-copy", FALSE);
+		if (!check_options(opts, allowed, error) ||
+		    !parse_secret(a, opts, "srk-secret-mode", &op->srk, error) ||
+		    !parse_secret_option(opts, "owner-secret", "owner-secret-mode", &op->owner,
+					 error))
+			return FALSE;
+		safety_secret = g_variant_lookup_value(opts, "safety-secret", G_VARIANT_TYPE_BYTESTRING);
+		if (g_variant_lookup(opts, "safety-copy", "h", &h1)) {
+			if (!safety_secret)
+				return invalid(error, "safety-copy needs safety-secret");
+			if (!parse_archive_secret(safety_secret, opts, op, error))
+				return FALSE;
+			op->fd_out = take_fd(op->invocation, h1, error);
+			/* written on the worker before the RK is replaced: a regular file only */
+			return op->fd_out >= 0 && tcsd_manager_check_fd(op->fd_out, TCSD_FD_WRITE_FILE,
+									"the safety copy", error);
+		}
+		if (safety_secret)
+			return invalid(error, "safety-secret without safety-copy");
+		return TRUE;
 	}
 	case TCSD_OP_LIST_KEYS:
 		g_variant_get(params, "(@a{sv})", &cr);
@@ -738,25 +774,29 @@ parse_args(TcsdOp *op, GVariant *params, GError **error)
 		       parse_criteria(cr, &op->criteria, error);
 	}
 	case TCSD_OP_BACKUP: {
-		static const char *const allowed[] = {"secret-mode:s", "owner-secret-mode:s", NULL};
+		static const char *const allowed[] = {"secret-mode:s", "owner-secret-mode:s",
+						      "srk-secret:ay", "srk-secret-mode:s", NULL};
 
 		g_variant_get(params, "(h@ay@ay@a{sv})", &h1, &a, &b, &opts);
 		if (!check_options(opts, allowed, error) ||
 		    !parse_archive_secret(a, opts, op, error) ||
-		    !parse_secret(b, opts, "owner-secret-mode", &op->owner, error))
+		    !parse_secret(b, opts, "owner-secret-mode", &op->owner, error) ||
+		    !parse_secret_option(opts, "srk-secret", "srk-secret-mode", &op->srk, error))
 			return FALSE;
 		op->fd_out = take_fd(op->invocation, h1, error);
 		return op->fd_out >= 0 &&
 		       tcsd_manager_check_fd(op->fd_out, TCSD_FD_WRITE, "the archive", error);
 	}
 	case TCSD_OP_RESTORE: {
-		static const char *const allowed[] = {"secret-mode:s", "owner-secret-mode:s",
-						      "replace:b", "dry-run:b", NULL};
+		static const char *const allowed[] = {"secret-mode:s",	"owner-secret-mode:s",
+						      "replace:b",	"dry-run:b",
+						      "srk-secret:ay", "srk-secret-mode:s", NULL};
 
 		g_variant_get(params, "(hh@ay@ay@a{sv})", &h1, &h2, &a, &b, &opts);
 		if (!check_options(opts, allowed, error) ||
 		    !parse_archive_secret(a, opts, op, error) ||
-		    !parse_secret(b, opts, "owner-secret-mode", &op->owner, error))
+		    !parse_secret(b, opts, "owner-secret-mode", &op->owner, error) ||
+		    !parse_secret_option(opts, "srk-secret", "srk-secret-mode", &op->srk, error))
 			return FALSE;
 		op->replace = option_bool(opts, "replace", FALSE);
 		op->dry_run = option_bool(opts, "dry-run", FALSE);

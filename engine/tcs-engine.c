@@ -6,7 +6,7 @@
  * through `dynamic` (SO_PATH, ID:tpm, LOAD, INIT). See tpm-engine(7).
  *
  * Control commands, as openssl_tpm_engine's:
- *   PIN          the SRK secret (default: the well-known secret, 20 zeros)
+ *   PIN          the SRK secret (default: TPM_SRK_PASSWD, else the well-known secret)
  *   SECRET_MODE  how PIN is taken: plain (SHA-1 of the string, the default)
  *                or sha1 (the secret itself: 40 hex digits, or 20 raw bytes
  *                through ENGINE_ctrl_cmd(e, "PIN", 20, raw, NULL, 0));
@@ -47,7 +47,7 @@ static const char engine_id[] = "tpm";
 static const char engine_name[] = "TPM 1.2 keys through tcsd (tcs)";
 
 static const ENGINE_CMD_DEFN cmd_defns[] = {
-	{CMD_PIN, "PIN", "The SRK secret (default: the well-known secret)", ENGINE_CMD_FLAG_STRING},
+	{CMD_PIN, "PIN", "The SRK secret (default: TPM_SRK_PASSWD, else the well-known secret)", ENGINE_CMD_FLAG_STRING},
 	{CMD_SECRET_MODE, "SECRET_MODE", "How PIN is taken: plain (hashed) or sha1 (the secret)",
 	 ENGINE_CMD_FLAG_STRING},
 	{0, NULL, NULL, 0},
@@ -97,7 +97,8 @@ static int
 srk_secret(uint8_t out[TCS_SECRET_SIZE])
 {
 	if (!pin) {
-		memcpy(out, tcs_auth_well_known, TCS_SECRET_SIZE);
+		/* TPM_SRK_PASSWD, else the well-known secret */
+		(void)tcs_auth_srk_secret(out);
 		return 1;
 	}
 	if (secret_mode == TSS_SECRET_MODE_PLAIN)

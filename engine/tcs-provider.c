@@ -16,7 +16,8 @@
  * Use: `openssl … -provider tpm -provider default -key BLOB` (the default
  * provider supplies digests, the file store and the PEM reader) or an
  * openssl.cnf provider section; `-propquery ?provider=tpm` prefers it. The
- * SRK secret is the well-known one (tcs' project decision); key passphrases
+ * SRK secret is the SRK password in $TPM_SRK_PASSWD, else the well-known
+ * one (what TakeOwnership and tpm_takeownership -z give the SRK); key passphrases
  * come from $TCS_PASS or the application's passphrase callback (prompt,
  * -passin).
  */
@@ -772,13 +773,15 @@ dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBACK *data_cb,
 	char *text = malloc(MAX_BLOB_FILE + 1), err[TCS_TPMKEY_ERR_SIZE];
 	size_t len;
 	TcsTpmKey *k = NULL;
+	uint8_t srk[TCS_SECRET_SIZE];
 	int rc, ok = 1;
 
 	if (!text)
 		return 0;
 	len = read_all(cin, text);
-	rc = tcs_tpmkey_load_text(text, len, "TSS KEY BLOB", tcs_auth_well_known, ask_passphrase,
-				  &ask, &k, err);
+	(void)tcs_auth_srk_secret(srk);
+	rc = tcs_tpmkey_load_text(text, len, "TSS KEY BLOB", srk, ask_passphrase, &ask, &k, err);
+	tcs_wipe(srk, sizeof(srk));
 	free(text);
 	if (rc == -EMEDIUMTYPE)
 		return 1; /* not ours: empty-handed, other decoders may take it */

@@ -139,8 +139,8 @@ load_locked(TcsTpmKey *k, char err[TCS_TPMKEY_ERR_SIZE])
 		say(err, "%s: its parent key %s is not in system persistent storage", k->path,
 		    tcs_uuid_to_string(&k->kb.parent, u));
 	else if (rc == TPM_AUTHFAIL)
-		say(err, "%s: the SRK secret is wrong (engine PIN / SECRET_MODE; default: the "
-			 "well-known secret)",
+		say(err, "%s: the SRK secret is wrong (engine PIN / SECRET_MODE, or the SRK "
+			 "password in TPM_SRK_PASSWD; default: the well-known secret)",
 		    k->path);
 	else
 		say(err, "%s: the TPM does not load the key under %s %s: %s", k->path,

@@ -2,6 +2,7 @@
 #include "tcs-auth.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -269,5 +270,16 @@ tcs_auth_session_check_reply(TcsAuthSession *s, const uint8_t out_digest[TCS_DIG
 		return -EBADMSG;
 	memcpy(s->nonce_even, reply->nonce_even, TCS_NONCE_SIZE);
 	s->cont = reply->cont != 0;
+	return 0;
+}
+
+int
+tcs_auth_srk_secret(uint8_t out[TCS_SECRET_SIZE])
+{
+	const char *pass = getenv(TCS_SRK_PASSWORD_ENV);
+
+	if (pass && tcs_auth_secret_plain(pass, strlen(pass), out) == 0)
+		return 1;
+	memcpy(out, tcs_auth_well_known, TCS_SECRET_SIZE);
 	return 0;
 }

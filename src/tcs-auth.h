@@ -51,6 +51,16 @@ int tcs_hmac_sha1(const void *key, size_t key_len, const void *data, size_t len,
  * the given bytes. tpm-tools pass strlen(password) bytes, no NUL.
  */
 int tcs_auth_secret_plain(const void *pass, size_t len, uint8_t out[TCS_SECRET_SIZE]);
+
+/* The variable with the SRK password for loads under the SRK (as tpm-tools' users set it). */
+#define TCS_SRK_PASSWORD_ENV "TPM_SRK_PASSWD"
+/*
+ * The SRK's usage secret for keys loaded under the SRK: SHA-1 of
+ * $TPM_SRK_PASSWD (libtspi's plain mode) when set, else the well-known
+ * secret that `tpm_takeownership -z` and TakeOwnership give the SRK.
+ * Returns 1 when it came from the variable, 0 for the well-known secret.
+ */
+int tcs_auth_srk_secret(uint8_t out[TCS_SECRET_SIZE]);
 /*
  * tpm-tools' --unicode form: SHA-1 of the UTF-16LE encoding including the
  * two-byte terminator (Trspi_Native_To_UNICODE). -EINVAL for invalid UTF-8.

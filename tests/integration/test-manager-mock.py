@@ -161,7 +161,8 @@ class Manager(dbus.service.Object):
         return self.props()[name]
 
     # -- methods
-    @dbus.service.method(IFACE, in_signature='ayaya{sv}', sender_keyword='sender')
+    @dbus.service.method(IFACE, in_signature='ayaya{sv}', out_signature='a{sv}',
+                         sender_keyword='sender')
     def TakeOwnership(self, owner, srk, options, sender=None):
         self.check(sender)
         check_options(options, ('owner-secret-mode', 'srk-secret-mode', 'store-owner-secret',
@@ -180,6 +181,7 @@ class Manager(dbus.service.Object):
         if options.get('create-storage-keys', True):
             self.keys += [key_info(SK, SRK, migratable=False), key_info(RK, SRK)]
         self.KeysChanged([e['uuid'] for e in self.keys], [])
+        return dbus.Dictionary({'owner-secret-stored': dbus.Boolean(store)}, signature='sv')
 
     @dbus.service.method(IFACE, in_signature='ayaya{sv}', sender_keyword='sender')
     def ChangeOwnerSecret(self, owner, new, options, sender=None):
@@ -229,7 +231,9 @@ class Manager(dbus.service.Object):
     @dbus.service.method(IFACE, in_signature='saya{sv}', out_signature='s', sender_keyword='sender')
     def CreateStorageKey(self, kind, srk, options, sender=None):
         self.check(sender)
-        check_options(options, ('srk-secret-mode', 'replace'))
+        check_options(options, ('srk-secret-mode', 'replace', 'safety-copy', 'safety-secret',
+                                'safety-secret-mode', 'owner-secret', 'owner-secret-mode',
+                                'no-safety-copy'))
         if self.owner is None:
             raise Error('NotOwned', 'the TPM has no owner')
         uuid = {'rk': RK, 'sk': SK}.get(str(kind))
@@ -241,6 +245,14 @@ class Manager(dbus.service.Object):
             if not options.get('replace', False):
                 raise Error('AlreadyExists', 'the key exists with %d registered descendants'
                             % len(desc))
+            if uuid == RK and 'safety-copy' not in options and \
+                    not options.get('no-safety-copy', False):
+                raise Error('InvalidArgs', 'replacing the RK needs safety-copy and safety-secret')
+            if 'safety-copy' in options:
+                self.owner_auth(options.get('owner-secret', b''), options)
+                fd = options['safety-copy'].take()
+                with os.fdopen(fd, 'wb') as f:
+                    f.write(self.archive(bytes(options.get('safety-secret', b'')))[0])
             gone = {e['uuid'] for e in desc} | {uuid}
             self.keys = [e for e in self.keys if e['uuid'] not in gone]
         self.keys.append(key_info(uuid, SRK, migratable=(uuid == RK)))

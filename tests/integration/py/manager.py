@@ -47,7 +47,16 @@ def convert(arg, fds):
             fds.append(fd)
             return dbus.types.UnixFd(fd)
         if "a{sv}" in arg:
-            return dbus.Dictionary({k: TYPES[t](v) for k, (t, v) in arg["a{sv}"].items()},
+            # values of type "ay" (text), "ay_hex", or "fd_write" (a descriptor, for "h")
+            def value(t, v):
+                if t == "ay":
+                    return dbus.ByteArray(v.encode())
+                if t == "ay_hex":
+                    return dbus.ByteArray(bytes.fromhex(v))
+                if t == "fd_write":
+                    return convert({"fd_write": v}, fds)
+                return TYPES[t](v)
+            return dbus.Dictionary({k: value(t, v) for k, (t, v) in arg["a{sv}"].items()},
                                    signature="sv")
         return dbus.Dictionary(arg, signature="sv")
     return arg
