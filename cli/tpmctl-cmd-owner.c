@@ -36,16 +36,61 @@ json_result(void)
 	return doc;
 }
 
+/*
+ * The report of TakeOwnership and ChangeOwnerSecret: whether tcsd stores the
+ * secret, a warning, and a generated secret it could not store, which is
+ * printed here because nobody else has it (*warning and *lost_hex: the
+ * caller's to free; wipe_hex for the secret).
+ */
+static void
+read_report(Tpmctl *ctl, GVariant *reply, gboolean *stored, char **warning, char **lost_hex)
+{
+	g_autoptr(GVariant) report = NULL;
+	g_autoptr(GVariant) lost = NULL;
+	const guint8 *p;
+	gsize n = 0;
+
+	*warning = NULL;
+	*lost_hex = NULL;
+	if (!reply || !g_variant_is_of_type(reply, G_VARIANT_TYPE("(a{sv})")))
+		return;
+	g_variant_get(reply, "(@a{sv})", &report);
+	(void)g_variant_lookup(report, "owner-secret-stored", "b", stored);
+	(void)g_variant_lookup(report, "warning", "s", warning);
+	lost = g_variant_lookup_value(report, "owner-secret", G_VARIANT_TYPE_BYTESTRING);
+	if (!lost) {
+		if (*warning)
+			tpmctl_error(ctl, "WARNING: %s", *warning);
+		return;
+	}
+	p = g_variant_get_fixed_array(lost, &n, 1);
+	*lost_hex = g_malloc0(2 * n + 1);
+	for (gsize i = 0; i < n; i++)
+		g_snprintf(*lost_hex + 2 * i, 3, "%02x", p[i]);
+	tpmctl_error(ctl, "WARNING: %s", *warning ? *warning : "the owner secret was not stored");
+	tpmctl_error(ctl, "WARNING: the TPM owner secret (20 bytes, hex) is %s\n"
+			  "Write it down now: it is shown only once, and without it only clearing "
+			  "the TPM in the firmware\nrecovers the TPM. Give it as "
+			  "--owner-secret-hex=HEX, e.g. to 'changepwd' to set a password you know.",
+		     *lost_hex);
+}
+
+static void
+wipe_hex(char *hex)
+{
+	if (hex)
+		explicit_bzero(hex, strlen(hex));
+	g_free(hex);
+}
+
 int
 tpmctl_cmd_takeownership(Tpmctl *ctl, TpmctlRequest *req)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) props = NULL;
 	g_autoptr(GVariant) reply = NULL;
-	g_autoptr(GVariant) report = NULL;
-	g_autoptr(GVariant) lost = NULL;
-	g_autofree char *lost_hex = NULL;
-	const char *warning = NULL;
+	g_autofree char *warning = NULL;
+	char *lost_hex = NULL;
 	gboolean stored = !req->no_store;
 	GVariant *owner = NULL;
 	GVariantBuilder opts;
@@ -83,28 +128,7 @@ tpmctl_cmd_takeownership(Tpmctl *ctl, TpmctlRequest *req)
 	if (rc != TPMCTL_EXIT_OK)
 		return tpmctl_report_error(ctl, "cannot take ownership of the TPM", error);
 	/* tcsd hands back a generated secret it could not store: nobody else has it */
-	if (reply && g_variant_is_of_type(reply, G_VARIANT_TYPE("(a{sv})"))) {
-		g_variant_get(reply, "(@a{sv})", &report);
-		(void)g_variant_lookup(report, "owner-secret-stored", "b", &stored);
-		(void)g_variant_lookup(report, "warning", "&s", &warning);
-		lost = g_variant_lookup_value(report, "owner-secret", G_VARIANT_TYPE_BYTESTRING);
-	}
-	if (lost) {
-		gsize n = 0;
-		const guint8 *p = g_variant_get_fixed_array(lost, &n, 1);
-
-		lost_hex = g_malloc0(2 * n + 1);
-		for (gsize i = 0; i < n; i++)
-			g_snprintf(lost_hex + 2 * i, 3, "%02x", p[i]);
-		tpmctl_error(ctl, "WARNING: %s", warning ? warning : "the owner secret was not stored");
-		tpmctl_error(ctl, "WARNING: the TPM owner secret (20 bytes, hex) is %s\n"
-				  "Write it down now: it is shown only once, and without it only clearing "
-				  "the TPM in the firmware\nrecovers the TPM. Give it as "
-				  "--owner-secret-hex=HEX, e.g. to 'changepwd' to set a password you know.",
-			     lost_hex);
-	} else if (warning) {
-		tpmctl_error(ctl, "WARNING: %s", warning);
-	}
+	read_report(ctl, reply, &stored, &warning, &lost_hex);
 	if (ctl->json) {
 		json_object *doc = json_result();
 
@@ -117,8 +141,10 @@ tpmctl_cmd_takeownership(Tpmctl *ctl, TpmctlRequest *req)
 		json_object_object_add(doc, "storage-keys-created",
 				       json_object_new_boolean(!req->no_storage_keys));
 		tpmctl_json_print(doc);
+		wipe_hex(lost_hex);
 		return TPMCTL_EXIT_OK;
 	}
+	wipe_hex(lost_hex);
 	printf("The TPM ownership has been taken.\n");
 	if (random && stored)
 		printf("The TPM password is a random one, stored for tcsd; set one you know with "
@@ -135,10 +161,14 @@ tpmctl_cmd_changepwd(Tpmctl *ctl, TpmctlRequest *req)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GVariant) props = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	g_autofree char *warning = NULL;
+	char *lost_hex = NULL;
 	GVariant *owner = NULL, *new_owner = NULL;
 	GVariantBuilder opts;
 	const char *mode = NULL, *new_mode = NULL;
 	bool random = false, stored_before;
+	gboolean stored;
 	int rc;
 
 	rc = tpmctl_get_properties(ctl, &props);
@@ -162,19 +192,27 @@ tpmctl_cmd_changepwd(Tpmctl *ctl, TpmctlRequest *req)
 		g_variant_builder_add(&opts, "{sv}", "store-owner-secret", g_variant_new_boolean(TRUE));
 	rc = tpmctl_call(ctl, "ChangeOwnerSecret",
 			 g_variant_new("(@ay@ay@a{sv})", owner, new_owner, g_variant_builder_end(&opts)),
-			 NULL, NULL, TPMCTL_TIMEOUT_LONG_MS, true, NULL, &error);
+			 NULL, NULL, TPMCTL_TIMEOUT_LONG_MS, true, &reply, &error);
 	g_variant_unref(owner);
 	if (rc != TPMCTL_EXIT_OK)
 		return tpmctl_report_error(ctl, "cannot change the TPM password", error);
+	/* a generated secret tcsd could not store comes back: nobody else has it */
+	stored = stored_before || req->store || random;
+	read_report(ctl, reply, &stored, &warning, &lost_hex);
 	if (ctl->json) {
 		json_object *doc = json_result();
 
-		json_object_object_add(doc, "owner-secret-stored",
-				       json_object_new_boolean(stored_before || req->store || random));
+		json_object_object_add(doc, "owner-secret-stored", json_object_new_boolean(stored));
+		if (lost_hex)
+			json_object_object_add(doc, "owner-secret-hex", json_object_new_string(lost_hex));
+		if (warning)
+			json_object_object_add(doc, "warning", json_object_new_string(warning));
 		json_object_object_add(doc, "owner-secret-generated", json_object_new_boolean(random));
 		tpmctl_json_print(doc);
+		wipe_hex(lost_hex);
 		return TPMCTL_EXIT_OK;
 	}
+	wipe_hex(lost_hex);
 	printf("  Password change successful.\n");
 	return TPMCTL_EXIT_OK;
 }

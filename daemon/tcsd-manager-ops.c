@@ -477,6 +477,8 @@ take_ownership(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 static void
 change_owner_secret(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 {
+	g_autoptr(GError) store_error = NULL;
+	GVariantBuilder report;
 	guint8 owner[TCS_SECRET_SIZE], next[TCS_SECRET_SIZE];
 	gboolean stored = tcsd_owner_secret_exists(d);
 	gboolean generated = op->new_owner.kind == TCSD_SECRET_DEFAULT;
@@ -511,10 +513,28 @@ change_owner_secret(TcsdDaemon *d, TcsClient *c, TcsdOp *op)
 		return;
 	}
 	g_message("TPM owner secret changed through org.tcs.Manager");
-	/* a stored secret never goes stale */
-	if ((stored || op->store_owner_secret) && !tcsd_owner_secret_store(d, c, next, &op->error))
-		g_prefix_error(&op->error, "the owner secret was changed, but ");
+	g_variant_builder_init(&report, G_VARIANT_TYPE_VARDICT);
+	/* a stored secret never goes stale: one that cannot be replaced is removed */
+	if ((stored || op->store_owner_secret) && !tcsd_owner_secret_store(d, c, next, &store_error)) {
+		g_autofree char *warning = NULL;
+		gboolean existed;
+
+		(void)tcsd_owner_secret_forget(d, &existed, NULL);
+		warning = g_strdup_printf("the owner secret was changed, but it could not be stored%s: "
+					  "%s", generated ? " (it is in owner-secret: keep it)" : "",
+					  store_error->message);
+		g_warning("%s", warning);
+		g_variant_builder_add(&report, "{sv}", "warning", g_variant_new_string(warning));
+		/* nobody else knows a generated secret: the caller gets it */
+		if (generated)
+			g_variant_builder_add(&report, "{sv}", "owner-secret",
+					      g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, next,
+									sizeof(next), 1));
+	}
+	g_variant_builder_add(&report, "{sv}", "owner-secret-stored",
+			      g_variant_new_boolean((stored || op->store_owner_secret) && !store_error));
 	tcs_wipe(next, sizeof(next));
+	op->result = g_variant_new("(a{sv})", &report);
 }
 
 static void

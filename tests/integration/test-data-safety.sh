@@ -85,6 +85,17 @@ rmdir "$STATE/owner-secret"
 t_run 0 "1b: the printed secret works: changepwd --owner-secret-hex" \
     env TPM_NEW_PASSWD=owner123 tpmctl changepwd --owner-secret-hex="$HEX"
 t_run 0 "1b: ... and the new password clears the TPM" env TPM_PASSWD=owner123 tpmctl clear --yes
+# the same for ChangeOwnerSecret: a generated new secret that cannot be stored comes back
+fresh || exit 1
+t_run 0 "1b: takeownership with a known, unstored password" \
+    env TPM_PASSWD=owner456 tpmctl takeownership --no-store --no-storage-keys
+mkdir "$STATE/owner-secret"
+t_run 0 "1b: changepwd to a random secret whose store fails succeeds" \
+    env TPM_PASSWD=owner456 tpmctl changepwd --new-secret-random
+t_grep "1b: ... and prints the generated secret with a warning" 'WARNING: the TPM owner secret \(20 bytes, hex\) is [0-9a-f]{40}' "$T_ERR"
+HEX=$(printf '%s\n' "$T_ERR" | sed -n 's/.*hex) is \([0-9a-f]\{40\}\).*/\1/p')
+rmdir "$STATE/owner-secret"
+t_run 0 "1b: the printed secret clears the TPM" tpmctl clear --yes --owner-secret-hex="$HEX"
 
 # ---------------------------------------------------------------- 3
 fresh || exit 1

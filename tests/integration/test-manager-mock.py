@@ -183,7 +183,8 @@ class Manager(dbus.service.Object):
         self.KeysChanged([e['uuid'] for e in self.keys], [])
         return dbus.Dictionary({'owner-secret-stored': dbus.Boolean(store)}, signature='sv')
 
-    @dbus.service.method(IFACE, in_signature='ayaya{sv}', sender_keyword='sender')
+    @dbus.service.method(IFACE, in_signature='ayaya{sv}', out_signature='a{sv}',
+                         sender_keyword='sender')
     def ChangeOwnerSecret(self, owner, new, options, sender=None):
         self.check(sender)
         check_options(options, ('owner-secret-mode', 'new-owner-secret-mode', 'store-owner-secret'))
@@ -194,8 +195,10 @@ class Manager(dbus.service.Object):
                 raise Error('InvalidArgs', 'a random owner secret must be stored')
             v = os.urandom(20)
         self.owner = v
-        if self.stored is not None or options.get('store-owner-secret', False):
+        store = self.stored is not None or options.get('store-owner-secret', False)
+        if store:
             self.stored = v
+        return dbus.Dictionary({'owner-secret-stored': dbus.Boolean(store)}, signature='sv')
 
     @dbus.service.method(IFACE, in_signature='', out_signature='b', sender_keyword='sender')
     def ForgetOwnerSecret(self, sender=None):
