@@ -360,6 +360,10 @@ tcs_crypt_get_secret(const char *option, bool confirm, uint8_t secret[TCS_SECRET
 	char *pass = NULL;
 	int rc = tcs_passphrase_get(&src, &pass);
 
+	if (rc == -E2BIG) {
+		tcs_crypt_error("passphrase too long: at most %u characters", TCS_PASSPHRASE_MAX);
+		return TCS_CRYPT_EXIT_AUTH;
+	}
 	if (rc < 0) {
 		tcs_crypt_error("passphrase: %s", tcs_passphrase_strerror(rc));
 		return TCS_CRYPT_EXIT_AUTH;
