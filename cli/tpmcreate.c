@@ -136,6 +136,13 @@ parse_options(int argc, char **argv, Options *o)
 	return 0;
 }
 
+static void
+options_clear(Options *o)
+{
+	free(o->ssh_path);
+	o->ssh_path = NULL;
+}
+
 /* ---- output safety ---- */
 
 /* Open an output: never over an existing file without -f (O_EXCL closes the race). */
@@ -461,12 +468,11 @@ main(int argc, char **argv)
 	_cleanup_free_ uint8_t *blob = NULL;
 	uint8_t usage_secret[TCS_SECRET_SIZE];
 	size_t blob_len = 0;
-	Options o;
+	_cleanup_(options_clear) Options o = {0};
 	int rc = parse_options(argc, argv, &o);
 
 	if (rc != 0)
 		return rc;
-	_cleanup_free_ char *ssh_path = o.ssh_path;
 	rc = check_outputs(&o);
 	if (rc != 0)
 		return rc;

@@ -12,9 +12,10 @@
  *   bit 2     raw: the rest is the whole file, read with the fixed key
  *   bit 3     chunk size 4112 instead of 4096
  * Otherwise the rest is a list of records {u8 flags (bit 0 final), u16 size,
- * data}: a file is built with a valid header and each record sealed as it is
- * (tcs_crypt_stream_write_raw; size rounded down to whole blocks for CBC,
- * the record's leading bytes 0x00 when the input runs short), then read.
+ * u8 n, n bytes}: a file is built with a valid header and each record's
+ * plaintext - size bytes (whole blocks for CBC, at most a full record),
+ * zeros ending in the n bytes - sealed as it is
+ * (tcs_crypt_stream_write_raw), then read.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -59,19 +60,20 @@ build(int fd, uint8_t alg, uint32_t chunk, const uint8_t *p, size_t n)
 	    tcs_crypt_write_full(fd, head, head_len) < 0 ||
 	    tcs_crypt_stream_new(&h, fuzz_key, fd, &s) < 0)
 		goto out;
-	while (n >= 3) {
+	while (n >= 4) {
 		bool final = p[0] & 1;
-		size_t want = (size_t)(p[1] << 8 | p[2]), take;
+		size_t want = (size_t)(p[1] << 8 | p[2]), take = p[3];
 
-		p += 3;
-		n -= 3;
+		p += 4;
+		n -= 4;
 		if (alg == TCS_CRYPT_ALG_AES256_CBC_HMAC) {
 			want = want > chunk + 16 ? chunk + 16 : want;
 			want = want < 16 ? 16 : want - want % 16;
 		} else if (want > chunk) {
 			want = chunk;
 		}
-		take = want < n ? want : n;
+		take = take < n ? take : n;
+		take = take < want ? take : want;
 		/* the input supplies the record's end: where CBC padding lives */
 		memset(rec, 0, want - take);
 		memcpy(rec + want - take, p, take);

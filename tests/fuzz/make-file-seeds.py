@@ -113,7 +113,8 @@ def tpmenc_header(alg, chunk, flags=0, blob=b'\1' * 8, bound=b'\2' * 256):
 
 def records(*recs):
     """fuzz-tpmencrypt builder records: (final, size, data)."""
-    return b''.join(bytes([final]) + struct.pack('>H', size) + data for final, size, data in recs)
+    return b''.join(bytes([final]) + struct.pack('>HB', size, len(data)) + data
+                    for final, size, data in recs)
 
 
 def main():
