@@ -6,8 +6,10 @@
 #   * aes-256-cbc whose full first record decrypts to chunk size + 15 bytes
 #     (the padding is the author's): refused as a bad file (exit 6), no
 #     crash and - in an ASan build - no heap overflow report;
-#   * archives holding a character device node, a FIFO, a socket: refused
-#     (exit 8) with a message naming the member, nothing written;
+#   * archives holding a character or block device node or a FIFO (also
+#     through nobody's tpmencrypt -r): refused
+#     (exit 8) with a message naming the member, nothing written; tpmencrypt
+#     skips a FIFO on disk with a warning;
 #   * a setuid file and a setgid directory: restored without set-id bits;
 #     with -S/--keep-setid the recorded mode stays.
 # Usage: test-tpmdecrypt-hostile.sh. Exit: 0 pass, 1 fail, 77 skip. TAP output.
@@ -17,9 +19,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/tcs-harness.sh"
 
 DEC=${TCS_TPMDECRYPT:-$TCS_BUILD_DIR/cli/tpmdecrypt} # another build, to show the old failure
+ENC=$TCS_BUILD_DIR/cli/tpmencrypt
 MKRK=$TCS_BUILD_DIR/tests/integration/tcs-make-rk
 CRAFT=$TCS_BUILD_DIR/tests/integration/tcs-craft-tpmenc
-for b in "$DEC" "$MKRK" "$CRAFT"; do
+for b in "$DEC" "$ENC" "$MKRK" "$CRAFT"; do
     [ -x "$b" ] || { echo "SKIP: not built: $b" >&2; exit 77; }
 done
 tcs_require swtpm swtpm_setup swtpm_bios swtpm_ioctl tpm_takeownership python3 setpriv timeout
@@ -117,6 +120,26 @@ if [ ! -e "$W/dst/disk" ] && [ ! -e "$W/dst/pipe" ] && [ ! -e "$W/dst/ok.txt" ];
 else
     nok "something was restored: $(ls -la "$W/dst")"
 fi
+
+# the ordinary tool does it too: tpmencrypt -r encrypts a tar stream as it is
+if as_nobody "$ENC" -n -r -o "$W/evil/chr-r.enc" "$W/evil/chr.tar" 2>"$W/craft.txt"; then
+    expect_dec "... a device node from nobody's tpmencrypt -r is refused too" 8 \
+        "member 'disk' is a character device node" "$W/dst" -i "$W/evil/chr-r.enc"
+else
+    nok "tpmencrypt -r as nobody: $(cat "$W/craft.txt")"
+fi
+# and tpmencrypt itself leaves them out
+mkdir -p "$W/src" && echo data > "$W/src/file" && mkfifo "$W/src/pipe"
+if (cd "$W" && "$ENC" -n -o fifo-skip.enc src) 2>"$W/enc.txt" &&
+    grep -q "pipe: a FIFO; skipped" "$W/enc.txt"; then
+    ok "tpmencrypt skips a FIFO with a warning"
+else
+    nok "tpmencrypt and a FIFO: $(cat "$W/enc.txt")"
+fi
+mkdir -p "$W/skip"
+expect_dec "... and the file restores without it" 0 '' "$W/skip" -i "$W/fifo-skip.enc"
+[ -f "$W/skip/src/file" ] && [ ! -e "$W/skip/src/pipe" ] && ok "... only src/file came back" ||
+    nok "restored: $(cd "$W/skip" && find . | xargs)"
 
 mkdir -p "$W/plain" "$W/keep"
 expect_dec "setuid/setgid members are restored" 0 '' "$W/plain" -i "$W/evil/setid.enc"
