@@ -297,6 +297,7 @@ struct TcsCryptStream {
 	uint64_t bytes;
 	uint8_t *plain; /* writer: pending plaintext; reader: last chunk's plaintext */
 	size_t plain_len;
+	size_t plain_cap; /* chunk_size + 2 blocks: see tcs_crypt_stream_new */
 	uint8_t *record;
 	bool done;
 };
@@ -361,7 +362,7 @@ tcs_crypt_stream_free(TcsCryptStream *s)
 	EVP_CIPHER_CTX_free(s->ctx);
 	EVP_MAC_CTX_free(s->mac);
 	if (s->plain)
-		OPENSSL_cleanse(s->plain, s->chunk_size);
+		OPENSSL_cleanse(s->plain, s->plain_cap);
 	free(s->plain);
 	free(s->record);
 	OPENSSL_cleanse(s, sizeof(*s));
@@ -384,7 +385,15 @@ tcs_crypt_stream_new(const TcsCryptHeader *h, const uint8_t key[TCS_CRYPT_KEY_SI
 	s->chunk_size = h->chunk_size;
 	s->record_max = h->chunk_size + record_overhead(h->alg, h->chunk_size);
 	memcpy(s->header_digest, h->digest, sizeof(s->header_digest));
-	s->plain = malloc(s->chunk_size);
+	/*
+	 * A full CBC record holds chunk_size + 16 ciphertext bytes; its author
+	 * chooses the data key and so the padding, and EVP_DecryptFinal_ex writes
+	 * up to 15 bytes past chunk_size before any length check can refuse the
+	 * chunk. The room EVP_DecryptUpdate documents (input + a block) keeps
+	 * those writes inside the buffer.
+	 */
+	s->plain_cap = (size_t)s->chunk_size + 2 * CBC_BLOCK;
+	s->plain = malloc(s->plain_cap);
 	s->record = malloc(s->record_max);
 	s->ctx = EVP_CIPHER_CTX_new();
 	if (!s->plain || !s->record || !s->ctx)
@@ -453,9 +462,14 @@ hmac_record(TcsCryptStream *s, const uint8_t aad[AAD_SIZE], const uint8_t *rec, 
 	return 0;
 }
 
-/* Seal s->plain[0..plain_len) as chunk s->index into s->record; the record's length. */
+/*
+ * Seal in[0..in_len) as chunk s->index into s->record; the record's length.
+ * pad false (tests only): CBC input already a whole number of blocks,
+ * encrypted as it is, so the caller chooses the padding bytes.
+ */
 static int
-seal_chunk(TcsCryptStream *s, bool final, size_t *rec_len)
+seal_chunk(TcsCryptStream *s, const uint8_t *in, size_t in_len, bool final, bool pad,
+	   size_t *rec_len)
 {
 	uint8_t aad[AAD_SIZE], iv[AEAD_NONCE_SIZE > CBC_IV_SIZE ? AEAD_NONCE_SIZE : CBC_IV_SIZE];
 	int n = 0, m = 0;
@@ -469,7 +483,8 @@ seal_chunk(TcsCryptStream *s, bool final, size_t *rec_len)
 		memcpy(s->record, iv, CBC_IV_SIZE);
 		/* with the key: AES needs the key schedule of the direction */
 		if (EVP_EncryptInit_ex(s->ctx, NULL, NULL, s->enc_key, iv) != 1 ||
-		    EVP_EncryptUpdate(s->ctx, ct, &n, s->plain, (int)s->plain_len) != 1 ||
+		    EVP_CIPHER_CTX_set_padding(s->ctx, pad ? 1 : 0) != 1 ||
+		    EVP_EncryptUpdate(s->ctx, ct, &n, in, (int)in_len) != 1 ||
 		    EVP_EncryptFinal_ex(s->ctx, ct + n, &m) != 1)
 			return -EIO;
 		if (hmac_record(s, aad, s->record, CBC_IV_SIZE + (size_t)(n + m),
@@ -481,7 +496,7 @@ seal_chunk(TcsCryptStream *s, bool final, size_t *rec_len)
 	make_nonce(s, iv);
 	if (EVP_EncryptInit_ex(s->ctx, NULL, NULL, NULL, iv) != 1 ||
 	    EVP_EncryptUpdate(s->ctx, NULL, &n, aad, AAD_SIZE) != 1 ||
-	    EVP_EncryptUpdate(s->ctx, s->record, &n, s->plain, (int)s->plain_len) != 1 ||
+	    EVP_EncryptUpdate(s->ctx, s->record, &n, in, (int)in_len) != 1 ||
 	    EVP_EncryptFinal_ex(s->ctx, s->record + n, &m) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(s->ctx, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_SIZE,
 				s->record + n + m) != 1)
@@ -505,18 +520,24 @@ open_chunk(TcsCryptStream *s, bool final, size_t len)
 		    (len - CBC_IV_SIZE - HMAC_SIZE) % CBC_BLOCK != 0)
 			return -EBADMSG;
 		ct_len = len - CBC_IV_SIZE - HMAC_SIZE;
+		/* at most chunk_size + 16 (record_max): plain_cap holds it plus a block */
+		if (ct_len + CBC_BLOCK > s->plain_cap)
+			return -EBADMSG;
 		/* encrypt-then-MAC: nothing is decrypted before the tag checks */
 		if (hmac_record(s, aad, s->record, CBC_IV_SIZE + ct_len, tag) < 0)
 			return -EIO;
 		if (CRYPTO_memcmp(tag, s->record + CBC_IV_SIZE + ct_len, HMAC_SIZE) != 0)
 			return -EBADMSG;
 		if (EVP_DecryptInit_ex(s->ctx, NULL, NULL, s->enc_key, s->record) != 1 ||
+		    EVP_CIPHER_CTX_set_padding(s->ctx, 1) != 1 ||
 		    EVP_DecryptUpdate(s->ctx, s->plain, &n, s->record + CBC_IV_SIZE,
 				      (int)ct_len) != 1 ||
-		    EVP_DecryptFinal_ex(s->ctx, s->plain + n, &m) != 1)
+		    EVP_DecryptFinal_ex(s->ctx, s->plain + n, &m) != 1) {
+			OPENSSL_cleanse(s->plain, s->plain_cap);
 			return -EBADMSG;
+		}
 	} else {
-		if (len < AEAD_TAG_SIZE)
+		if (len < AEAD_TAG_SIZE || len - AEAD_TAG_SIZE > s->plain_cap)
 			return -EBADMSG;
 		make_nonce(s, nonce);
 		memcpy(tag, s->record + len - AEAD_TAG_SIZE, AEAD_TAG_SIZE);
@@ -533,8 +554,11 @@ open_chunk(TcsCryptStream *s, bool final, size_t len)
 	}
 	s->plain_len = (size_t)(n + m);
 	/* a final chunk is always short, a non-final one always full */
-	if (final ? s->plain_len >= s->chunk_size : s->plain_len != s->chunk_size)
+	if (final ? s->plain_len >= s->chunk_size : s->plain_len != s->chunk_size) {
+		OPENSSL_cleanse(s->plain, s->plain_cap);
+		s->plain_len = 0;
 		return -EBADMSG;
+	}
 	return 0;
 }
 
@@ -542,7 +566,7 @@ static int
 emit_chunk(TcsCryptStream *s, bool final)
 {
 	size_t rec_len = 0;
-	int rc = seal_chunk(s, final, &rec_len);
+	int rc = seal_chunk(s, s->plain, s->plain_len, final, true, &rec_len);
 
 	if (rc == 0)
 		rc = tcs_crypt_write_full(s->fd, s->record, rec_len);
@@ -616,4 +640,47 @@ tcs_crypt_stream_read(TcsCryptStream *s, const uint8_t **data, size_t *len)
 	*data = s->plain;
 	*len = s->plain_len;
 	return 1;
+}
+
+int
+tcs_crypt_stream_write_raw(TcsCryptStream *s, const void *data, size_t len, bool final)
+{
+	size_t rec_len = 0;
+	int rc;
+
+	/* only whole blocks (CBC) and nothing record_max cannot hold */
+	if (s->done || s->plain_len != 0 ||
+	    (s->alg == TCS_CRYPT_ALG_AES256_CBC_HMAC
+		     ? len % CBC_BLOCK != 0 || len > (size_t)s->chunk_size + CBC_BLOCK
+		     : len > s->chunk_size))
+		return -EINVAL;
+	rc = seal_chunk(s, data, len, final, false, &rec_len);
+	if (rc == 0)
+		rc = tcs_crypt_write_full(s->fd, s->record, rec_len);
+	if (rc < 0)
+		return rc;
+	s->index++;
+	s->done = final;
+	return 0;
+}
+
+int
+tcs_crypt_reader_open(int fd, TcsCryptKeySource get_key, void *userdata, TcsCryptHeader *h,
+		      TcsCryptStream **ret, const char **why)
+{
+	uint8_t key[TCS_CRYPT_KEY_SIZE];
+	int rc = tcs_crypt_header_read(fd, h, why);
+
+	if (rc != 0)
+		return rc;
+	rc = get_key(h, userdata, key);
+	if (rc != 0) {
+		OPENSSL_cleanse(key, sizeof(key));
+		return rc;
+	}
+	rc = tcs_crypt_stream_new(h, key, fd, ret);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (rc < 0)
+		*why = "cannot set up the cipher (OpenSSL)";
+	return rc;
 }

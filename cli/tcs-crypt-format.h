@@ -118,6 +118,32 @@ int tcs_crypt_stream_read(TcsCryptStream *s, const uint8_t **data, size_t *len);
 /* The index of the chunk the last error was about. */
 uint64_t tcs_crypt_stream_chunk(const TcsCryptStream *s);
 
+/*
+ * Tests and fuzzing only: seal len bytes as the next chunk, final or not, as
+ * they are - for aes-256-cbc a whole number of blocks (at most chunk_size +
+ * 16) encrypted without adding padding, so the caller chooses the padding a
+ * reader will find. A writer that has buffered data refuses (-EINVAL).
+ */
+int tcs_crypt_stream_write_raw(TcsCryptStream *s, const void *data, size_t len, bool final);
+
+/*
+ * Where a reader gets the data key for a header: the TPM in tpmdecrypt, a
+ * known key in the fuzzer and tests. Returns 0 with key filled, or a value
+ * (> 0: an exit code, message printed) that tcs_crypt_reader_open returns.
+ */
+typedef int (*TcsCryptKeySource)(const TcsCryptHeader *h, void *userdata,
+				 uint8_t key[TCS_CRYPT_KEY_SIZE]);
+
+/*
+ * Open a tpmencrypt file on fd: read and check its header into h (free it
+ * with tcs_crypt_header_free), get the data key from get_key, and set up the
+ * reading stream. Returns 0, tcs_crypt_header_read's errors (*why set as
+ * there), the key source's value (> 0), or -errno from tcs_crypt_stream_new
+ * (*why says so).
+ */
+int tcs_crypt_reader_open(int fd, TcsCryptKeySource get_key, void *userdata, TcsCryptHeader *h,
+			  TcsCryptStream **ret, const char **why);
+
 /* ---- small I/O helpers ---- */
 /* Read exactly n bytes unless EOF comes first: returns the count, or -errno. */
 ssize_t tcs_crypt_read_full(int fd, void *buf, size_t n);

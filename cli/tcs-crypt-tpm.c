@@ -109,8 +109,8 @@ ask_srk_secret(TcsCryptTpm *t)
 	return rc == 0;
 }
 
-static int
-modulus_fingerprint(const TcsKey *k, uint8_t out[TCS_CRYPT_DIGEST_SIZE])
+int
+tcs_crypt_key_fingerprint(const TcsKey *k, uint8_t out[TCS_CRYPT_DIGEST_SIZE])
 {
 	const uint8_t *mod;
 	size_t len;
@@ -155,7 +155,7 @@ tcs_crypt_tpm_open(TcsCryptTpm *t)
 		return TCS_CRYPT_EXIT_TPM;
 	}
 	if (tcs_key_parse(blob, len, &k, NULL) < 0 || k.key_usage != TPM_KEY_STORAGE ||
-	    modulus_fingerprint(&k, t->rk_fingerprint) < 0) {
+	    tcs_crypt_key_fingerprint(&k, t->rk_fingerprint) < 0) {
 		tcs_crypt_error("the registered roaming key is not a storage key; " RK_HINT);
 		return TCS_CRYPT_EXIT_NO_RK;
 	}
@@ -198,9 +198,9 @@ pkey_ctx_freep(EVP_PKEY_CTX **p)
  * 1.1.0.0, TPM_PT_BIND, data} encrypted with RSAES-OAEP, SHA-1, MGF1-SHA-1,
  * label "TCPA" (TPM Main Part 3, TPM_UnBind; libtpms checks exactly this).
  */
-static int
-software_bind(const TcsKey *k, const uint8_t key[TCS_CRYPT_KEY_SIZE], uint8_t **ret,
-	      size_t *ret_len)
+int
+tcs_crypt_software_bind(const TcsKey *k, const uint8_t key[TCS_CRYPT_KEY_SIZE], uint8_t **ret,
+			size_t *ret_len)
 {
 	_cleanup_(pkey_freep) EVP_PKEY *pk = NULL;
 	_cleanup_(pkey_ctx_freep) EVP_PKEY_CTX *ctx = NULL;
@@ -282,7 +282,7 @@ tcs_crypt_tpm_new_key(TcsCryptTpm *t, const uint8_t secret[TCS_SECRET_SIZE], boo
 		return TCS_CRYPT_EXIT_TPM;
 	}
 	if (RAND_bytes(key, TCS_CRYPT_KEY_SIZE) != 1 ||
-	    software_bind(&k, key, &h->bound, &h->bound_len) < 0) {
+	    tcs_crypt_software_bind(&k, key, &h->bound, &h->bound_len) < 0) {
 		tcs_crypt_error("cannot encrypt the data key to the new TPM key (OpenSSL)");
 		return TCS_CRYPT_EXIT_FAILURE;
 	}
@@ -400,6 +400,10 @@ tcs_crypt_get_secret(const char *option, bool confirm, uint8_t secret[TCS_SECRET
 	char *pass = NULL;
 	int rc = tcs_passphrase_get(&src, &pass);
 
+	if (rc == -E2BIG) {
+		tcs_crypt_error("passphrase too long: at most %u characters", TCS_PASSPHRASE_MAX);
+		return TCS_CRYPT_EXIT_AUTH;
+	}
 	if (rc < 0) {
 		tcs_crypt_error("passphrase: %s", tcs_passphrase_strerror(rc));
 		return TCS_CRYPT_EXIT_AUTH;

@@ -11,6 +11,7 @@
 
 #include "tcs-client.h"
 #include "tcs-crypt-format.h"
+#include "tcs-key.h"
 
 /* Exit codes (documented in tpmencrypt(1) and tpmdecrypt(1)). */
 enum {
@@ -73,6 +74,15 @@ int tcs_crypt_tpm_load_key(TcsCryptTpm *t, const TcsCryptHeader *h, const char *
 int tcs_crypt_tpm_unbind(TcsCryptTpm *t, uint32_t key, const TcsCryptHeader *h,
 			 const uint8_t secret[TCS_SECRET_SIZE], const char *file,
 			 uint8_t out[TCS_CRYPT_KEY_SIZE]);
+
+/*
+ * The software halves (no TPM): the header's RK fingerprint, SHA-256 of a
+ * key's modulus; and the data key bound to an OAEP bind key's public key as
+ * Tspi_Data_Bind does (*ret malloc'd). 0 or -errno.
+ */
+int tcs_crypt_key_fingerprint(const TcsKey *k, uint8_t out[TCS_CRYPT_DIGEST_SIZE]);
+int tcs_crypt_software_bind(const TcsKey *k, const uint8_t key[TCS_CRYPT_KEY_SIZE], uint8_t **ret,
+			    size_t *ret_len);
 
 /*
  * The usage secret: well-known without a passphrase, else SHA-1 of the

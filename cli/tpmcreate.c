@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -44,20 +45,23 @@ typedef struct {
 	const char *public_der;
 	const char *public_ssh;
 	bool ssh_next_to_output;
+	bool force;
 	const char *output;
+	char *ssh_path; /* OUTPUT.pub with -s */
 } Options;
 
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: tpmcreate [-k 512|1024|2048] [-a] [-s] [-w INPUT.pem] [--public-pem FILE]\n"
+	fprintf(f, "usage: tpmcreate [-f] [-k 512|1024|2048] [-a] [-s] [-w INPUT.pem] [--public-pem FILE]\n"
 		   "                 [--public-der FILE] [--public-ssh FILE] OUTPUT\n"
-		   "       tpmcreate -x [--public-pem FILE] [--public-der FILE] [--public-ssh FILE] BLOB\n"
+		   "       tpmcreate -x [-f] [--public-pem FILE] [--public-der FILE] [--public-ssh FILE] BLOB\n"
 		   "  -k BITS         key size (default 2048; with -w: the input key's size)\n"
 		   "  -a              protect the key with a passphrase (TCS_PASS, else a prompt)\n"
 		   "  -w INPUT.pem    wrap an existing unencrypted PEM RSA private key\n"
 		   "  -s              also write OUTPUT.pub with the public key in SSHv2 format\n"
 		   "  -x              read an existing key blob and only write its public key\n"
+		   "  -f              overwrite existing output files (never an input)\n"
 		   "  --public-pem F  write the public key as PEM (SubjectPublicKeyInfo)\n"
 		   "  --public-der F  write the public key as DER\n"
 		   "  --public-ssh F  write the public key as an OpenSSH line\n");
@@ -90,6 +94,7 @@ parse_options(int argc, char **argv, Options *o)
 		{"wrap", required_argument, NULL, 'w'},
 		{"ssh", no_argument, NULL, 's'},
 		{"extract", no_argument, NULL, 'x'},
+		{"force", no_argument, NULL, 'f'},
 		{"public-pem", required_argument, NULL, OPT_PEM},
 		{"public-der", required_argument, NULL, OPT_DER},
 		{"public-ssh", required_argument, NULL, OPT_SSH},
@@ -99,7 +104,7 @@ parse_options(int argc, char **argv, Options *o)
 	int ch;
 
 	*o = (Options){.bits = 2048};
-	while ((ch = getopt_long(argc, argv, "k:aw:sxh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "k:aw:sxfh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'k':
 			if (strcmp(optarg, "512") && strcmp(optarg, "1024") && strcmp(optarg, "2048")) {
@@ -113,6 +118,7 @@ parse_options(int argc, char **argv, Options *o)
 		case 'w': o->wrap_in = optarg; break;
 		case 's': o->ssh_next_to_output = true; break;
 		case 'x': o->extract = true; break;
+		case 'f': o->force = true; break;
 		case OPT_PEM: o->public_pem = optarg; break;
 		case OPT_DER: o->public_der = optarg; break;
 		case OPT_SSH: o->public_ssh = optarg; break;
@@ -125,6 +131,85 @@ parse_options(int argc, char **argv, Options *o)
 		return 2;
 	}
 	o->output = argv[optind];
+	if (o->ssh_next_to_output && asprintf(&o->ssh_path, "%s.pub", o->output) < 0) {
+		o->ssh_path = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+options_clear(Options *o)
+{
+	free(o->ssh_path);
+	o->ssh_path = NULL;
+}
+
+/* ---- output safety ---- */
+
+/* Open an output: never over an existing file without -f (O_EXCL closes the race). */
+static FILE *
+open_output(const Options *o, const char *path)
+{
+	return fopen(path, o->force ? "we" : "wxe");
+}
+
+static bool
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (strcmp(a, b) == 0)
+		return true;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Before any TPM work: no output may be an input or another output (same
+ * name or same inode), and none may exist without -f - a key blob whose
+ * certificate exists, or the PEM key being wrapped, would be lost.
+ */
+static int
+check_outputs(const Options *o)
+{
+	const char *outs[5], *ins[2];
+	size_t n_out = 0, n_in = 0;
+	struct stat st;
+
+	if (o->extract)
+		ins[n_in++] = o->output;
+	else
+		outs[n_out++] = o->output;
+	if (o->wrap_in)
+		ins[n_in++] = o->wrap_in;
+	if (o->public_pem)
+		outs[n_out++] = o->public_pem;
+	if (o->public_der)
+		outs[n_out++] = o->public_der;
+	if (o->public_ssh)
+		outs[n_out++] = o->public_ssh;
+	if (o->ssh_path)
+		outs[n_out++] = o->ssh_path;
+	for (size_t i = 0; i < n_out; i++) {
+		for (size_t j = 0; j < n_in; j++)
+			if (same_file(outs[i], ins[j])) {
+				fprintf(stderr, "tpmcreate: output %s is the input %s; refusing\n",
+					outs[i], ins[j]);
+				return 1;
+			}
+		for (size_t j = 0; j < i; j++)
+			if (same_file(outs[i], outs[j])) {
+				fprintf(stderr, "tpmcreate: %s and %s are the same file; each output "
+						"needs its own\n", outs[j], outs[i]);
+				return 2;
+			}
+		if (!o->force && lstat(outs[i], &st) == 0) {
+			fprintf(stderr, "tpmcreate: %s exists; refusing to overwrite it (use -f)\n",
+				outs[i]);
+			return 1;
+		}
+	}
 	return 0;
 }
 
@@ -156,7 +241,7 @@ ssh_put_mpint(uint8_t *buf, size_t *off, const BIGNUM *bn)
 }
 
 static int
-write_ssh(const char *path, EVP_PKEY *pub, const char *comment)
+write_ssh(const Options *o, const char *path, EVP_PKEY *pub, const char *comment)
 {
 	_cleanup_(fclosep) FILE *f = NULL;
 	BIGNUM *n = NULL, *e = NULL;
@@ -176,7 +261,7 @@ write_ssh(const char *path, EVP_PKEY *pub, const char *comment)
 	BN_free(n);
 	BN_free(e);
 	EVP_EncodeBlock((uint8_t *)b64, blob, (int)off);
-	f = fopen(path, "we");
+	f = open_output(o, path);
 	if (!f)
 		return -errno;
 	fprintf(f, "ssh-rsa %s %s\n", b64, comment);
@@ -189,7 +274,7 @@ write_public(const Options *o, EVP_PKEY *pub)
 	int rc = 0;
 
 	if (o->public_pem) {
-		_cleanup_(fclosep) FILE *f = fopen(o->public_pem, "we");
+		_cleanup_(fclosep) FILE *f = open_output(o, o->public_pem);
 
 		if (!f || !PEM_write_PUBKEY(f, pub))
 			rc = f ? -EIO : -errno;
@@ -199,7 +284,7 @@ write_public(const Options *o, EVP_PKEY *pub)
 		}
 	}
 	if (o->public_der) {
-		_cleanup_(fclosep) FILE *f = fopen(o->public_der, "we");
+		_cleanup_(fclosep) FILE *f = open_output(o, o->public_der);
 
 		if (!f || !i2d_PUBKEY_fp(f, pub))
 			rc = f ? -EIO : -errno;
@@ -208,19 +293,13 @@ write_public(const Options *o, EVP_PKEY *pub)
 			return 1;
 		}
 	}
-	if (o->public_ssh && (rc = write_ssh(o->public_ssh, pub, "tpmcreate")) < 0) {
+	if (o->public_ssh && (rc = write_ssh(o, o->public_ssh, pub, "tpmcreate")) < 0) {
 		fprintf(stderr, "tpmcreate: writing %s: %s\n", o->public_ssh, strerror(-rc));
 		return 1;
 	}
-	if (o->ssh_next_to_output) {
-		_cleanup_free_ char *path = NULL;
-
-		if (asprintf(&path, "%s.pub", o->output) < 0)
-			return 1;
-		if ((rc = write_ssh(path, pub, "tpmcreate")) < 0) {
-			fprintf(stderr, "tpmcreate: writing %s: %s\n", path, strerror(-rc));
-			return 1;
-		}
+	if (o->ssh_path && (rc = write_ssh(o, o->ssh_path, pub, "tpmcreate")) < 0) {
+		fprintf(stderr, "tpmcreate: writing %s: %s\n", o->ssh_path, strerror(-rc));
+		return 1;
 	}
 	return 0;
 }
@@ -292,6 +371,11 @@ get_usage_secret(const Options *o, uint8_t secret[TCS_SECRET_SIZE])
 		return 0;
 	}
 	rc = tcs_passphrase_get(&src, &pass);
+	if (rc == -E2BIG) {
+		fprintf(stderr, "tpmcreate: passphrase too long: at most %u characters\n",
+			TCS_PASSPHRASE_MAX);
+		return 1;
+	}
 	if (rc < 0) {
 		fprintf(stderr, "tpmcreate: passphrase: %s\n", tcs_passphrase_strerror(rc));
 		return 1;
@@ -403,9 +487,12 @@ main(int argc, char **argv)
 	_cleanup_free_ uint8_t *blob = NULL;
 	uint8_t usage_secret[TCS_SECRET_SIZE];
 	size_t blob_len = 0;
-	Options o;
+	_cleanup_(options_clear) Options o = {0};
 	int rc = parse_options(argc, argv, &o);
 
+	if (rc != 0)
+		return rc;
+	rc = check_outputs(&o);
 	if (rc != 0)
 		return rc;
 	if (o.extract) {
@@ -431,7 +518,7 @@ main(int argc, char **argv)
 	tcs_wipe(usage_secret, sizeof(usage_secret));
 	if (rc != 0)
 		return rc;
-	rc = tcs_keyblob_write_file(o.output, blob, blob_len, &TCS_UUID_RK);
+	rc = tcs_keyblob_write_file(o.output, blob, blob_len, &TCS_UUID_RK, o.force);
 	if (rc < 0) {
 		fprintf(stderr, "tpmcreate: writing %s: %s\n", o.output, strerror(-rc));
 		return 1;

@@ -36,7 +36,7 @@ typedef struct {
 	const char *input;
 	const char *dest;
 	const char *pass;
-	bool force, unsafe, list, verbose;
+	bool force, unsafe, list, verbose, keep_setid;
 } Options;
 
 typedef struct {
@@ -288,6 +288,50 @@ find_member(const Members *m, const char *path)
 }
 
 /*
+ * Regular files, directories, symlinks and hard links only: a device node
+ * made by root's tpmdecrypt from anyone's file could be a world-readable raw
+ * disk, and FIFOs and sockets are not data. Set-id and sticky bits go
+ * unless -S (libarchive drops them without ARCHIVE_EXTRACT_PERM).
+ */
+static int
+check_type(struct archive_entry *e, const char *path, const Options *opt)
+{
+	const char *what;
+
+	switch (archive_entry_filetype(e)) {
+	case AE_IFREG:
+	case AE_IFDIR:
+	case AE_IFLNK:
+		break;
+	case AE_IFCHR:
+		what = "a character device node";
+		goto refuse;
+	case AE_IFBLK:
+		what = "a block device node";
+		goto refuse;
+	case AE_IFIFO:
+		what = "a FIFO";
+		goto refuse;
+	case AE_IFSOCK:
+		what = "a socket";
+		goto refuse;
+	default:
+		/* hard links carry no type of their own in some tar variants */
+		if (archive_entry_hardlink(e))
+			break;
+		what = "of an unknown file type";
+		goto refuse;
+	}
+	if (!opt->keep_setid)
+		archive_entry_set_perm(e, archive_entry_perm(e) & 0777);
+	return 0;
+refuse:
+	tcs_crypt_error("%s: member '%s' is %s; tpmdecrypt restores only files, directories and "
+			"links; refusing, nothing was restored", opt->input, path, what);
+	return TCS_CRYPT_EXIT_REFUSED;
+}
+
+/*
  * Read the whole stream, staging every non-directory member. Returns 0
  * only after the final chunk authenticated.
  */
@@ -303,10 +347,14 @@ extract_to_staging(Source *src, const Options *opt, const Staging *stg, Members 
 	archive_read_support_format_tar(a);
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_zstd(a);
-	/* no owners, no setuid bits, modes under the umask: as tar does for users */
+	/*
+	 * No owners; modes under the umask without set-id and sticky bits (as
+	 * tar does for users) unless -S, which restores modes as recorded.
+	 */
 	archive_write_disk_set_options(disk, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 						     ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-						     ARCHIVE_EXTRACT_NO_OVERWRITE);
+						     ARCHIVE_EXTRACT_NO_OVERWRITE |
+						     (opt->keep_setid ? ARCHIVE_EXTRACT_PERM : 0));
 	if (archive_read_open(a, src, NULL, source_read, NULL) != ARCHIVE_OK)
 		return stream_error(src, a, opt->input);
 	for (;;) {
@@ -329,6 +377,8 @@ extract_to_staging(Source *src, const Options *opt, const Staging *stg, Members 
 				return stream_error(src, a, opt->input);
 			continue;
 		}
+		if ((rc = check_type(e, path, opt)) != 0)
+			return rc;
 		if (archive_entry_filetype(e) == AE_IFDIR) {
 			if (!*path)
 				continue; /* the destination itself */
@@ -612,10 +662,51 @@ move_into_place(Members *m, const Options *opt, const Staging *stg)
 		if (!mem->created || walk_parent(stg->dest_fd, mem->path, false, opt->unsafe, &fd,
 						 &name) != 0)
 			continue;
-		fchmodat(fd, name, mem->mode & ~mask & 07777, 0);
+		fchmodat(fd, name, opt->keep_setid ? mem->mode & 07777 : mem->mode & ~mask & 0777, 0);
 		utimensat(fd, name, (struct timespec[]){mem->mtime, mem->mtime}, AT_SYMLINK_NOFOLLOW);
 	}
 	return 0;
+}
+
+/* The data key from the TPM: load the file's bind key under the RK, UnBind. */
+typedef struct {
+	const Options *opt;
+	TcsCryptTpm tpm;
+} TpmKeySource;
+
+static int
+tpm_key_source(const TcsCryptHeader *h, void *userdata, uint8_t key[TCS_CRYPT_KEY_SIZE])
+{
+	TpmKeySource *ks = userdata;
+	const Options *opt = ks->opt;
+	uint8_t secret[TCS_SECRET_SIZE];
+	uint32_t bind_key = 0;
+	int rc;
+
+	if (opt->verbose) {
+		char ubuf[TCS_UUID_STRING_SIZE];
+
+		fprintf(stderr, "%s: %s, %s, chunks of %u bytes, %s, key %s%s\n", opt->input,
+			tcs_crypt_alg_name(h->alg), tcs_crypt_comp_name(h->comp), h->chunk_size,
+			h->flags & TCS_CRYPT_FLAG_PASSPHRASE ? "passphrase" : "no passphrase",
+			h->flags & TCS_CRYPT_FLAG_KEY_IN_PS ? "in system PS as " : "in the file",
+			h->flags & TCS_CRYPT_FLAG_KEY_IN_PS ? tcs_uuid_to_string(&h->key_uuid, ubuf)
+							     : "");
+	}
+	rc = tcs_crypt_tpm_open(&ks->tpm);
+	if (rc == 0)
+		rc = tcs_crypt_tpm_load_key(&ks->tpm, h, opt->input, &bind_key);
+	if (rc != 0)
+		return rc;
+	if (!(h->flags & TCS_CRYPT_FLAG_PASSPHRASE))
+		memcpy(secret, tcs_auth_well_known, sizeof(secret));
+	else if ((rc = tcs_crypt_get_secret(opt->pass, false, secret)) != 0)
+		return rc;
+	rc = tcs_crypt_tpm_unbind(&ks->tpm, bind_key, h, secret, opt->input, key);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	/* the TPM is done; do not hold the connection during the bulk work */
+	tcs_crypt_tpm_close(&ks->tpm);
+	return rc;
 }
 
 static int
@@ -623,45 +714,14 @@ run(const Options *opt)
 {
 	_cleanup_(tcs_crypt_stream_freep) TcsCryptStream *stream = NULL;
 	_cleanup_(tcs_crypt_header_free) TcsCryptHeader h = {0};
-	_cleanup_(tcs_crypt_tpm_close) TcsCryptTpm tpm = {0};
 	_cleanup_(staging_remove) Staging stg = {.fd = -1, .dest_fd = -1};
 	_cleanup_(members_free) Members members = {0};
 	_cleanup_(closep) int fd = -1;
-	uint8_t secret[TCS_SECRET_SIZE], key[TCS_CRYPT_KEY_SIZE];
+	TpmKeySource ks = {.opt = opt};
 	const char *why = NULL;
-	uint32_t bind_key = 0;
 	Source src = {0};
 	int rc;
 
-	fd = strcmp(opt->input, "-") == 0 ? dup(STDIN_FILENO)
-					  : open(opt->input, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		tcs_crypt_error("%s: %s", opt->input, strerror(errno));
-		return TCS_CRYPT_EXIT_FAILURE;
-	}
-	rc = tcs_crypt_header_read(fd, &h, &why);
-	if (rc == -EPROTONOSUPPORT) {
-		tcs_crypt_error("%s: format version not supported by this tpmdecrypt", opt->input);
-		return TCS_CRYPT_EXIT_BADFILE;
-	}
-	if (rc == -EPROTO || rc == -EBADMSG) {
-		tcs_crypt_error("%s: %s", opt->input, why);
-		return TCS_CRYPT_EXIT_BADFILE;
-	}
-	if (rc < 0) {
-		tcs_crypt_error("%s: %s", opt->input, strerror(-rc));
-		return TCS_CRYPT_EXIT_FAILURE;
-	}
-	if (opt->verbose) {
-		char ubuf[TCS_UUID_STRING_SIZE];
-
-		fprintf(stderr, "%s: %s, %s, chunks of %u bytes, %s, key %s%s\n", opt->input,
-			tcs_crypt_alg_name(h.alg), tcs_crypt_comp_name(h.comp), h.chunk_size,
-			h.flags & TCS_CRYPT_FLAG_PASSPHRASE ? "passphrase" : "no passphrase",
-			h.flags & TCS_CRYPT_FLAG_KEY_IN_PS ? "in system PS as " : "in the file",
-			h.flags & TCS_CRYPT_FLAG_KEY_IN_PS ? tcs_uuid_to_string(&h.key_uuid, ubuf)
-							    : "");
-	}
 	if (!opt->list) {
 		struct stat st;
 
@@ -674,25 +734,26 @@ run(const Options *opt)
 			return TCS_CRYPT_EXIT_FAILURE;
 		}
 	}
-	rc = tcs_crypt_tpm_open(&tpm);
-	if (rc == 0)
-		rc = tcs_crypt_tpm_load_key(&tpm, &h, opt->input, &bind_key);
-	if (rc != 0)
-		return rc;
-	if (!(h.flags & TCS_CRYPT_FLAG_PASSPHRASE))
-		memcpy(secret, tcs_auth_well_known, sizeof(secret));
-	else if ((rc = tcs_crypt_get_secret(opt->pass, false, secret)) != 0)
-		return rc;
-	rc = tcs_crypt_tpm_unbind(&tpm, bind_key, &h, secret, opt->input, key);
-	OPENSSL_cleanse(secret, sizeof(secret));
-	if (rc != 0)
-		return rc;
-	/* the TPM is done; do not hold the connection during the bulk work */
-	tcs_crypt_tpm_close(&tpm);
-	rc = tcs_crypt_stream_new(&h, key, fd, &stream);
-	OPENSSL_cleanse(key, sizeof(key));
+	fd = strcmp(opt->input, "-") == 0 ? dup(STDIN_FILENO)
+					  : open(opt->input, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		tcs_crypt_error("%s: %s", opt->input, strerror(errno));
+		return TCS_CRYPT_EXIT_FAILURE;
+	}
+	rc = tcs_crypt_reader_open(fd, tpm_key_source, &ks, &h, &stream, &why);
+	tcs_crypt_tpm_close(&ks.tpm);
+	if (rc > 0)
+		return rc; /* the key source said why */
+	if (rc == -EPROTONOSUPPORT) {
+		tcs_crypt_error("%s: format version not supported by this tpmdecrypt", opt->input);
+		return TCS_CRYPT_EXIT_BADFILE;
+	}
+	if (rc == -EPROTO || rc == -EBADMSG) {
+		tcs_crypt_error("%s: %s", opt->input, why);
+		return TCS_CRYPT_EXIT_BADFILE;
+	}
 	if (rc < 0) {
-		tcs_crypt_error("cannot set up the cipher (OpenSSL)");
+		tcs_crypt_error("%s: %s", opt->input, why ?: strerror(-rc));
 		return TCS_CRYPT_EXIT_FAILURE;
 	}
 	src.stream = stream;
@@ -718,22 +779,30 @@ usage(FILE *f)
 		"  -p PASS    the passphrase (else $TCS_PASS, else asked)\n"
 		"  -f         overwrite existing files\n"
 		"  -P         allow absolute member paths, '..' and symlinks on the way\n"
+		"  -S, --keep-setid  restore modes as recorded: set-id and sticky bits,\n"
+		"             not masked by the umask (default: both dropped)\n"
 		"  -t         list the members (after authenticating them), restore nothing\n"
 		"  -v         list the members while restoring; describe the header\n"
 		"  -h, -V     help, version\n"
 		"Exit: 0 ok, 1 I/O error, 2 usage, 3 tcsd/TPM error, 4 no RK, 5 passphrase,\n"
 		"      6 bad/damaged/modified input, 7 another TPM, 8 refused (unsafe path,\n"
-		"      existing file).\n");
+		"      existing file, device node, FIFO, socket).\n");
 }
 
 int
 main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{"keep-setid", no_argument, NULL, 'S'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
 	Options opt = {.dest = "."};
 	int c;
 
 	tcs_crypt_prog = "tpmdecrypt";
-	while ((c = getopt(argc, argv, "i:C:p:fPtvhV")) != -1) {
+	while ((c = getopt_long(argc, argv, "i:C:p:fPStvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			opt.input = optarg;
@@ -749,6 +818,9 @@ main(int argc, char **argv)
 			break;
 		case 'P':
 			opt.unsafe = true;
+			break;
+		case 'S':
+			opt.keep_setid = true;
 			break;
 		case 't':
 			opt.list = true;

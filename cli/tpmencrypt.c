@@ -205,8 +205,13 @@ add_input(struct archive *out, struct archive_entry_linkresolver *lr, const char
 		/* never the output itself (encrypting a directory that holds it) */
 		if (o->tmp_path && (dev_t)archive_entry_dev(e) == o->dev && (ino_t)archive_entry_ino(e) == o->ino)
 			continue;
-		if (archive_entry_filetype(e) == AE_IFSOCK) {
-			tcs_crypt_warn("%s: a socket; skipped", src);
+		/* tpmdecrypt restores no device nodes, FIFOs or sockets */
+		if (archive_entry_filetype(e) == AE_IFSOCK || archive_entry_filetype(e) == AE_IFIFO ||
+		    archive_entry_filetype(e) == AE_IFCHR || archive_entry_filetype(e) == AE_IFBLK) {
+			tcs_crypt_warn("%s: %s; skipped", src,
+				       archive_entry_filetype(e) == AE_IFSOCK   ? "a socket"
+				       : archive_entry_filetype(e) == AE_IFIFO ? "a FIFO"
+									: "a device node");
 			continue;
 		}
 		fix_name(e, opt, warned_abs, warned_dotdot);

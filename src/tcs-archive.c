@@ -208,8 +208,8 @@ tcs_archive_seal(const TcsArchive *a, const void *secret, size_t secret_len, uns
 	return 0;
 }
 
-static int
-payload_read(const uint8_t *p, size_t len, TcsArchive *ret)
+int
+tcs_archive_parse_payload(const uint8_t *p, size_t len, TcsArchive *ret)
 {
 	TcsArchive a = {0};
 	TcsRbuf r;
@@ -309,7 +309,7 @@ tcs_archive_open(const uint8_t *data, size_t len, const void *secret, size_t sec
 	rc = gcm(false, k.aes, nonce, data, HEADER_SIZE, body, body_len, plain, (uint8_t *)tag);
 	OPENSSL_cleanse(&k, sizeof(k));
 	if (rc == 0)
-		rc = payload_read(plain, body_len, ret);
+		rc = tcs_archive_parse_payload(plain, body_len, ret);
 	tcs_wipe(plain, body_len);
 	free(plain);
 	return rc;

@@ -68,3 +68,9 @@ int tcs_archive_seal(const TcsArchive *a, const void *secret, size_t secret_len,
  */
 int tcs_archive_open(const uint8_t *data, size_t len, const void *secret, size_t secret_len,
 		     TcsArchive *ret);
+/*
+ * The second half of tcs_archive_open: parse a decrypted payload (the
+ * fuzzer reaches it directly; GCM keeps it from anyone without the secret).
+ * 0 or -EBADMSG, -ENOMEM.
+ */
+int tcs_archive_parse_payload(const uint8_t *p, size_t len, TcsArchive *ret);

@@ -302,7 +302,8 @@ tcs_keyblob_format(const uint8_t *blob, size_t len, const TcsUuid *parent, char 
 }
 
 int
-tcs_keyblob_write_file(const char *path, const uint8_t *blob, size_t len, const TcsUuid *parent)
+tcs_keyblob_write_file(const char *path, const uint8_t *blob, size_t len, const TcsUuid *parent,
+		       bool replace)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t text_len, off = 0;
@@ -310,7 +311,7 @@ tcs_keyblob_write_file(const char *path, const uint8_t *blob, size_t len, const 
 
 	if (rc < 0)
 		return rc;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL), 0600);
 	if (fd < 0)
 		return -errno;
 	while (off < text_len) {

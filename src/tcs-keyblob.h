@@ -70,9 +70,10 @@ int tcs_keyblob_to_der(const TcsKeyBlob *kb, uint8_t **ret, size_t *ret_len);
  */
 int tcs_keyblob_format(const uint8_t *blob, size_t len, const TcsUuid *parent, char **ret,
 		       size_t *ret_len);
-/* Write it to path (created 0600, replaced if it exists). */
+/* Write it to path (created 0600); an existing file is replaced only with
+ * replace, else -EEXIST. */
 int tcs_keyblob_write_file(const char *path, const uint8_t *blob, size_t len,
-			   const TcsUuid *parent);
+			   const TcsUuid *parent, bool replace);
 
 /* ---- loading a key blob through a TSS client ---- */
 

@@ -3,7 +3,8 @@
 # wire-level test (py/) against our tcsd on a fresh swtpm; --owned takes
 # ownership first (well-known secrets); --conf adds tcsd.conf lines.
 # Afterwards the daemon must still run and stop cleanly, with a clean log.
-# Extra tcsd.conf lines: TCS_TCSD_EXTRA_CONF. Exit: 0 pass, 1 fail, 77 skip.
+# Extra tcsd.conf lines: TCS_TCSD_EXTRA_CONF; the script's time limit: TCS_PY_TIMEOUT
+# (seconds, default 240). Exit: 0 pass, 1 fail, 77 skip.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tcs-harness.sh
@@ -26,7 +27,7 @@ tcs_start_swtpm || exit 1
 tcs_start_tcsd_ours || exit 1
 if [ "$OWNED" = 1 ]; then tcs_take_ownership || exit 1; fi
 rc=0
-timeout 240 python3 "$HERE/py/$SCRIPT" || rc=1
+timeout "${TCS_PY_TIMEOUT:-240}" python3 "$HERE/py/$SCRIPT" || rc=1
 if ! kill -0 "$_TCS_TCSD_PID" 2>/dev/null; then
     echo "tcsd died:" >&2; tail -30 "$TCS_DIR/tcsd.log" >&2; rc=1
 fi

@@ -88,7 +88,7 @@ expect_fail "a different confirmation is refused" 'passphrase: the secrets do no
     -- "$TPMCREATE" -a -k 512 mismatch.blob
 check "... and no blob is written" test ! -e "$W/mismatch.blob"
 long=$(printf 'x%.0s' $(seq 129))
-expect_fail "a passphrase of 129 characters is refused" 'passphrase: the secret is too long' -- \
+expect_fail "a passphrase of 129 characters is refused" 'passphrase too long: at most 128 characters' -- \
     env TCS_PASS="$long" "$TPMCREATE" -a -k 512 long.blob
 expect_rc 0 "128 characters are fine" -- env TCS_PASS="${long:1}" "$TPMCREATE" -a -k 512 ok128.blob
 

@@ -235,7 +235,7 @@ mkdir -p dst
 expect_fail "wrong passphrase" 5 "rt1.enc: wrong passphrase" "$W/dst" "$DEC" -p wrong -i rt1.enc -C dst
 expect_fail "no passphrase and no terminal" 5 "passphrase: no secret given and no terminal" \
     "$W/dst" "$DEC" -i rt1.enc -C dst
-expect_fail "passphrase over 128 characters" 5 "too long" "$W/outdir" \
+expect_fail "passphrase over 128 characters" 5 "passphrase too long: at most 128 characters" "$W/outdir" \
     "$ENC" -p "$(printf 'x%.0s' $(seq 1 129))" -o outdir/x.enc src
 
 run "$DEC" -p 'pass phrase' -i rt1.enc -C dst 2>/dev/null
