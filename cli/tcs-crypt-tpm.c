@@ -17,7 +17,6 @@
 #include "tcs-rc.h"
 #include "tcs-uuid.h"
 
-#define TPM_DECRYPT_ERROR 0x21u
 _Static_assert(TCS_CRYPT_DIGEST_SIZE == TCS_FINGERPRINT_SIZE, "the RK fingerprint is tcs_key_fingerprint");
 
 #define RK_HINT "create it with 'tpmadm addkey key=rk' (or 'tpmctl addkey rk')"
