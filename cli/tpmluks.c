@@ -379,7 +379,7 @@ cmd_remove(const Options *o)
 			error("%s: %s", o->device,
 			      n ? "several tcs tokens: choose one with --token N (see 'tpmluks list')"
 				: "no tcs token");
-			return EXIT_BADTOKEN;
+			return n ? EXIT_USAGE : EXIT_BADTOKEN;
 		}
 	} else if (token >= max || !is_tcs(cd, token)) {
 		error("%s: token %d is not a tcs token", o->device, token);
