@@ -59,6 +59,27 @@ luks_state() {
     rm -f "$1.hdr.$$"
 }
 
+# t_fail_same NAME RC REGEX IMAGE CMD...: exit RC, stderr matching REGEX, header
+# unchanged (TAP through test-manager-lib.sh; needs $W)
+t_fail_same() {
+    local name=$1 want=$2 re=$3 img=$4 before after rc
+    shift 4
+    before=$(luks_state "$img")
+    if declare -F "$1" >/dev/null; then "$@"; else timeout 120 "$@"; fi </dev/null >"$W/out" 2>"$W/err"
+    rc=$?
+    after=$(luks_state "$img")
+    if [ "$rc" != "$want" ]; then
+        t_line fail "$name: exit $rc, expected $want"; t_diag < "$W/err"
+    elif ! grep -Eq -- "$re" "$W/err"; then
+        t_line fail "$name: message does not match /$re/"; t_diag < "$W/err"
+    elif [ "$before" != "$after" ]; then
+        t_line fail "$name: the header changed"
+        diff <(echo "$before") <(echo "$after") | head -20 | t_diag
+    else
+        t_line ok "$name ($(grep -Eo -- "$re" "$W/err" | head -n1))"
+    fi
+}
+
 # luks_open IMAGE ARGS...: cryptsetup's token-only unlock check, no device-mapper
 luks_open() {
     local img=$1

@@ -30,25 +30,6 @@ tcs_start_tcsd ours || exit 1
 tcs_take_ownership || { tcs_dump_logs; exit 1; }
 unset TPMLUKS_PIN
 
-# t_fail_same NAME RC REGEX IMAGE CMD...: exit RC, stderr matching REGEX, header unchanged
-t_fail_same() {
-    local name=$1 want=$2 re=$3 img=$4 before after rc
-    shift 4
-    before=$(luks_state "$img")
-    timeout 120 "$@" </dev/null >"$W/out" 2>"$W/err"; rc=$?
-    after=$(luks_state "$img")
-    if [ "$rc" != "$want" ]; then
-        t_line fail "$name: exit $rc, expected $want"; t_diag < "$W/err"
-    elif ! grep -Eq -- "$re" "$W/err"; then
-        t_line fail "$name: message does not match /$re/"; t_diag < "$W/err"
-    elif [ "$before" != "$after" ]; then
-        t_line fail "$name: the header changed"
-        diff <(echo "$before") <(echo "$after") | head -20 | t_diag
-    else
-        t_line ok "$name ($(grep -Eo -- "$re" "$W/err" | head -n1))"
-    fi
-}
-
 printf 'correct horse' > pass
 printf 'wrong horse' > wrong
 luks_format img pass || { echo "Bail out! luksFormat failed"; exit 1; }
