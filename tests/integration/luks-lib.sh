@@ -38,6 +38,24 @@ luks_install_plugin() {
     cp "$LUKS_PLUGIN" "$TCS_DIR/plugins/" || return 1
     mount --bind "$TCS_DIR/plugins" "$dir" || return 1
     echo "# plugin directory $dir (private bind mount of $TCS_DIR/plugins)"
+    luks_asan_preload
+}
+
+# An ASan build's plugin needs the ASan runtime loaded first in cryptsetup
+# (not ours, not instrumented): a cryptsetup wrapper first on PATH preloads
+# it, leak checks off there; our own programs keep theirs.
+luks_asan_preload() {
+    local lib real
+    nm -D "$LUKS_PLUGIN" 2>/dev/null | grep -q __asan_init || return 0
+    lib=$(${CC:-cc} -print-file-name=libasan.so)
+    real=$(command -v cryptsetup)
+    [ -e "$lib" ] && [ -n "$real" ] || return 0
+    mkdir -p "$TCS_DIR/bin"
+    printf '#!/bin/sh\nLD_PRELOAD=%s ASAN_OPTIONS=detect_leaks=0 exec %s "$@"\n' "$lib" "$real" \
+        > "$TCS_DIR/bin/cryptsetup"
+    chmod 0755 "$TCS_DIR/bin/cryptsetup"
+    export PATH=$TCS_DIR/bin:$PATH
+    echo "# ASan plugin: cryptsetup runs with $lib preloaded"
 }
 
 # luks_format IMAGE PASSFILE: a 32 MiB LUKS2 image with a cheap PBKDF
