@@ -141,6 +141,18 @@ t_run 1 "with the plugin, cryptsetup token import refuses a bad token (validate)
 t_grep "... naming the cause" 'tcs token: invalid: "tcs-key" is not hex' "$T_ERR"
 tamper "another parent's fingerprint" "enrolled with another roaming key" "t['tcs-parent-fingerprint']='ab'*32"
 t_run 0 "the original token opens again" luks_open img --token-id 0
+# an unprivileged user crafts a token into an image of their own; root opens it
+chmod 0755 "$TCS_DIR" "$W"
+cp img evil.img && chown nobody:nogroup evil.img
+/usr/bin/python3 -c "import json,sys; t=json.load(open('tok0.json')); t['tcs-key']='00'*2048; t['tcs-pcrs']=list(range(30)); sys.stdout.write(json.dumps(t))" > evil.json
+chmod 0644 evil.json
+if as_nobody cryptsetup token import --disable-locks --disable-external-tokens --token-id 0 \
+        --token-replace --json-file evil.json evil.img 2>"$W/nobody.err"; then
+    t_fail_same "a token user nobody crafted: root's open refuses it" 1 "invalid: \"tcs-key\" is not a TPM bind key blob" \
+        evil.img cryptsetup open --test-passphrase --token-only evil.img
+else
+    t_skip "a token user nobody crafted" "nobody cannot run cryptsetup here: $(head -c 200 "$W/nobody.err")"
+fi
 
 # ---------------------------------------------------------------- RK replaced or missing
 t_run 0 "the RK is replaced (tcs-make-rk --replace)" "$MKRK" --replace
