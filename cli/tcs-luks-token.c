@@ -14,6 +14,7 @@
 
 #define JSON_DEPTH 4 /* object > array > value: nothing deeper is valid */
 
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
 {

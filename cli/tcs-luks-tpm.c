@@ -17,6 +17,7 @@
 
 #define PCR_INFO_TAIL 12u /* PCRInfoSize, pubKey size, encData size ending a key template */
 
+static TcsLuksResult fail(TcsLuksResult r, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static TcsLuksResult
 fail(TcsLuksResult r, char *err, size_t errlen, const char *fmt, ...)
 {
