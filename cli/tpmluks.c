@@ -27,15 +27,15 @@
 
 /* Exit codes (tpmluks(1)). */
 enum {
-	EXIT_OK_ = 0,
-	EXIT_FAIL = 1,      /* local error, I/O, libcryptsetup */
-	EXIT_USAGE = 2,
-	EXIT_TPM = 3,       /* tcsd unreachable or a TPM/TSS error */
-	EXIT_NO_PARENT = 4, /* no RK / SK registered */
-	EXIT_AUTH = 5,      /* wrong passphrase or PIN, lockout */
-	EXIT_BADTOKEN = 6,  /* not LUKS2, damaged token, no such token */
-	EXIT_WRONG_TPM = 7,
-	EXIT_REFUSED = 8,   /* would leave the volume without a keyslot, no free slot */
+	TPMLUKS_EXIT_OK = 0,
+	TPMLUKS_EXIT_FAIL = 1,      /* local error, I/O, libcryptsetup */
+	TPMLUKS_EXIT_USAGE = 2,
+	TPMLUKS_EXIT_TPM = 3,       /* tcsd unreachable or a TPM/TSS error */
+	TPMLUKS_EXIT_NO_PARENT = 4, /* no RK / SK registered */
+	TPMLUKS_EXIT_AUTH = 5,      /* wrong passphrase or PIN, lockout */
+	TPMLUKS_EXIT_BADTOKEN = 6,  /* not LUKS2, damaged token, no such token */
+	TPMLUKS_EXIT_WRONG_TPM = 7,
+	TPMLUKS_EXIT_REFUSED = 8,   /* would leave the volume without a keyslot, no free slot */
 };
 
 #define KEY_FILE_MAX (8u << 20) /* cryptsetup's default keyfile-size limit */
@@ -70,24 +70,24 @@ result_exit(TcsLuksResult r)
 {
 	switch (r) {
 	case TCS_LUKS_OK:
-		return EXIT_OK_;
+		return TPMLUKS_EXIT_OK;
 	case TCS_LUKS_E_LOCAL:
-		return EXIT_FAIL;
+		return TPMLUKS_EXIT_FAIL;
 	case TCS_LUKS_E_TCSD:
 	case TCS_LUKS_E_TPM:
-		return EXIT_TPM;
+		return TPMLUKS_EXIT_TPM;
 	case TCS_LUKS_E_NO_PARENT:
-		return EXIT_NO_PARENT;
+		return TPMLUKS_EXIT_NO_PARENT;
 	case TCS_LUKS_E_WRONG_TPM:
-		return EXIT_WRONG_TPM;
+		return TPMLUKS_EXIT_WRONG_TPM;
 	case TCS_LUKS_E_AUTH:
 	case TCS_LUKS_E_LOCKOUT:
-		return EXIT_AUTH;
+		return TPMLUKS_EXIT_AUTH;
 	case TCS_LUKS_E_PCR:
 	case TCS_LUKS_E_BADTOKEN:
 		break;
 	}
-	return EXIT_BADTOKEN;
+	return TPMLUKS_EXIT_BADTOKEN;
 }
 
 static void
@@ -120,14 +120,14 @@ open_device(const char *device, struct crypt_device **ret)
 
 	if (rc < 0) {
 		error("%s: cannot open: %s", device, strerror(-rc));
-		return EXIT_FAIL;
+		return TPMLUKS_EXIT_FAIL;
 	}
 	rc = crypt_load(cd, CRYPT_LUKS2, NULL);
 	if (rc < 0) {
 		error("%s: not a LUKS2 volume (or its header cannot be read): %s", device,
 		      strerror(-rc));
 		crypt_free(cd);
-		return EXIT_BADTOKEN;
+		return TPMLUKS_EXIT_BADTOKEN;
 	}
 	*ret = cd;
 	return 0;
@@ -146,12 +146,12 @@ read_key_file(const char *path, char **ret, size_t *ret_len)
 		error("%s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return EXIT_FAIL;
+		return TPMLUKS_EXIT_FAIL;
 	}
 	buf = malloc(KEY_FILE_MAX);
 	if (!buf) {
 		close(fd);
-		return EXIT_FAIL;
+		return TPMLUKS_EXIT_FAIL;
 	}
 	for (;;) {
 		ssize_t n = read(fd, buf + len, KEY_FILE_MAX - len);
@@ -163,7 +163,7 @@ read_key_file(const char *path, char **ret, size_t *ret_len)
 			close(fd);
 			OPENSSL_cleanse(buf, len);
 			free(buf);
-			return EXIT_FAIL;
+			return TPMLUKS_EXIT_FAIL;
 		}
 		if (n == 0)
 			break;
@@ -173,7 +173,7 @@ read_key_file(const char *path, char **ret, size_t *ret_len)
 			close(fd);
 			OPENSSL_cleanse(buf, len);
 			free(buf);
-			return EXIT_FAIL;
+			return TPMLUKS_EXIT_FAIL;
 		}
 	}
 	close(fd);
@@ -214,7 +214,7 @@ cmd_enroll(const Options *o)
 	char *pass = NULL, *pin = NULL, *json = NULL;
 	size_t pass_len = 0;
 	TcsLuksResult r;
-	int rc, slot = -1, tid, ret = EXIT_FAIL;
+	int rc, slot = -1, tid, ret = TPMLUKS_EXIT_FAIL;
 
 	rc = open_device(o->device, &cd);
 	if (rc)
@@ -227,7 +227,7 @@ cmd_enroll(const Options *o)
 		rc = tcs_passphrase_prompt("Enter any existing passphrase: ", INTERACTIVE_MAX, &pass);
 		if (rc < 0) {
 			error("passphrase: %s (or use --key-file)", tcs_passphrase_strerror(rc));
-			return EXIT_AUTH;
+			return TPMLUKS_EXIT_AUTH;
 		}
 		pass_len = strlen(pass);
 	}
@@ -237,14 +237,14 @@ cmd_enroll(const Options *o)
 		error("%s: %s", o->device,
 		      rc == -EPERM ? "no keyslot opens with that passphrase"
 				   : "cannot check the passphrase");
-		ret = rc == -EPERM ? EXIT_AUTH : EXIT_FAIL;
+		ret = rc == -EPERM ? TPMLUKS_EXIT_AUTH : TPMLUKS_EXIT_FAIL;
 		goto out;
 	}
 	if (o->pin) {
 		rc = tcs_passphrase_get(&pin_src, &pin);
 		if (rc < 0) {
 			error("PIN: %s", tcs_passphrase_strerror(rc));
-			ret = EXIT_AUTH;
+			ret = TPMLUKS_EXIT_AUTH;
 			goto out;
 		}
 	}
@@ -281,7 +281,7 @@ cmd_enroll(const Options *o)
 		rc = rc < 0 ? rc : slot;
 		error("%s: cannot add a keyslot: %s", o->device,
 		      rc == -ENOSPC ? "no free keyslot (or no room in the header)" : strerror(-rc));
-		ret = rc == -ENOSPC ? EXIT_REFUSED : EXIT_FAIL;
+		ret = rc == -ENOSPC ? TPMLUKS_EXIT_REFUSED : TPMLUKS_EXIT_FAIL;
 		slot = -1;
 		goto out;
 	}
@@ -296,14 +296,14 @@ cmd_enroll(const Options *o)
 		      tid == -EINVAL ? "no free token slot or no room in the header"
 				     : strerror(-tid),
 		      slot, drc == 0 ? "removed again" : "could NOT be removed: remove it by hand");
-		ret = tid == -EINVAL ? EXIT_REFUSED : EXIT_FAIL;
+		ret = tid == -EINVAL ? TPMLUKS_EXIT_REFUSED : TPMLUKS_EXIT_FAIL;
 		goto out;
 	}
 	tcs_luks_format_pcr_list(tok.pcr_mask, pcrs, sizeof(pcrs));
 	printf("token %d: keyslot %d, bound below the %s%s%s%s\n", tid, slot,
 	       o->sk ? "SK (this TPM only)" : "RK", o->pin ? ", with a PIN" : "",
 	       tok.pcr_mask ? ", PCRs " : "", tok.pcr_mask ? pcrs : "");
-	ret = EXIT_OK_;
+	ret = TPMLUKS_EXIT_OK;
 out:
 	tcs_luks_tpm_close(&tpm);
 	tcs_luks_token_clear(&tok);
@@ -357,7 +357,7 @@ cmd_list(const Options *o)
 	}
 	if (n == 0)
 		printf("no tcs tokens\n");
-	return EXIT_OK_;
+	return TPMLUKS_EXIT_OK;
 }
 
 static int
@@ -379,11 +379,11 @@ cmd_remove(const Options *o)
 			error("%s: %s", o->device,
 			      n ? "several tcs tokens: choose one with --token N (see 'tpmluks list')"
 				: "no tcs token");
-			return n ? EXIT_USAGE : EXIT_BADTOKEN;
+			return n ? TPMLUKS_EXIT_USAGE : TPMLUKS_EXIT_BADTOKEN;
 		}
 	} else if (token >= max || !is_tcs(cd, token)) {
 		error("%s: token %d is not a tcs token", o->device, token);
-		return EXIT_BADTOKEN;
+		return TPMLUKS_EXIT_BADTOKEN;
 	}
 	for (int s = 0; s < slots; s++) {
 		crypt_keyslot_info ki = crypt_keyslot_status(cd, s);
@@ -397,7 +397,7 @@ cmd_remove(const Options *o)
 	if (mine && active == mine) {
 		error("%s: removing token %d would leave no keyslot: add a passphrase first",
 		      o->device, token);
-		return EXIT_REFUSED;
+		return TPMLUKS_EXIT_REFUSED;
 	}
 	/* the keyslot first: once it is gone the TPM can no longer open the volume */
 	for (int s = 0; s < slots; s++) {
@@ -406,17 +406,17 @@ cmd_remove(const Options *o)
 		rc = crypt_keyslot_destroy(cd, s);
 		if (rc < 0) {
 			error("%s: cannot wipe keyslot %d: %s", o->device, s, strerror(-rc));
-			return EXIT_FAIL;
+			return TPMLUKS_EXIT_FAIL;
 		}
 		printf("keyslot %d wiped\n", s);
 	}
 	rc = crypt_token_json_set(cd, token, NULL);
 	if (rc < 0) {
 		error("%s: cannot remove token %d: %s", o->device, token, strerror(-rc));
-		return EXIT_FAIL;
+		return TPMLUKS_EXIT_FAIL;
 	}
 	printf("token %d removed\n", token);
-	return EXIT_OK_;
+	return TPMLUKS_EXIT_OK;
 }
 
 int
@@ -442,7 +442,7 @@ main(int argc, char **argv)
 			if (tcs_luks_parse_pcr_list(optarg, &o.pcr_mask) < 0) {
 				error("--pcrs: '%s' is not a list of PCR indices 0..23 (e.g. 0,7)",
 				      optarg);
-				return EXIT_USAGE;
+				return TPMLUKS_EXIT_USAGE;
 			}
 			break;
 		case 's':
@@ -456,24 +456,24 @@ main(int argc, char **argv)
 			v = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg || v < 0 || v > 1000) {
 				error("--token: '%s' is not a token number", optarg);
-				return EXIT_USAGE;
+				return TPMLUKS_EXIT_USAGE;
 			}
 			o.token = (int)v;
 			break;
 		case 'h':
 			usage(stdout);
-			return EXIT_OK_;
+			return TPMLUKS_EXIT_OK;
 		case 'V':
 			printf("tpmluks %s\n", TCS_VERSION);
-			return EXIT_OK_;
+			return TPMLUKS_EXIT_OK;
 		default:
 			usage(stderr);
-			return EXIT_USAGE;
+			return TPMLUKS_EXIT_USAGE;
 		}
 	}
 	if (argc - optind != 2) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return TPMLUKS_EXIT_USAGE;
 	}
 	o.cmd = argv[optind];
 	o.device = argv[optind + 1];
@@ -481,12 +481,12 @@ main(int argc, char **argv)
 		return cmd_enroll(&o);
 	if ((o.pin || o.sk || o.pcr_mask || o.key_file) && strcmp(o.cmd, "enroll") != 0) {
 		error("--pin, --pcrs, --sk and --key-file are options of enroll");
-		return EXIT_USAGE;
+		return TPMLUKS_EXIT_USAGE;
 	}
 	if (strcmp(o.cmd, "list") == 0 && o.token < 0)
 		return cmd_list(&o);
 	if (strcmp(o.cmd, "remove") == 0)
 		return cmd_remove(&o);
 	usage(stderr);
-	return EXIT_USAGE;
+	return TPMLUKS_EXIT_USAGE;
 }
