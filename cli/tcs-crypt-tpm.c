@@ -7,11 +7,10 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/rsa.h>
 
 #include "tcs-auth.h"
+#include "tcs-bind.h"
 #include "tcs-crypt-tpm.h"
 #include "tcs-key.h"
 #include "tcs-keyblob.h"
@@ -19,8 +18,8 @@
 #include "tcs-rc.h"
 #include "tcs-uuid.h"
 
-#define TPM_PT_BIND 0x02u
-#define TPM_DECRYPT_ERROR 0x21u
+_Static_assert(TCS_CRYPT_DIGEST_SIZE == TCS_FINGERPRINT_SIZE, "the RK fingerprint is tcs_key_fingerprint");
+
 #define RK_HINT "create it with 'tpmadm addkey key=rk' (or 'tpmctl addkey rk')"
 
 const char *tcs_crypt_prog = "tcs-crypt";
@@ -77,23 +76,6 @@ tcs_crypt_tpm_close(TcsCryptTpm *t)
 	tcs_wipe(t->srk_secret, sizeof(t->srk_secret));
 }
 
-/* The RK has the well-known secret by design; the SRK the one in t (TPM_SRK_PASSWD or asked). */
-static int
-lookup_well_known(const TcsUuid *uuid, uint8_t secret[TCS_SECRET_SIZE], void *userdata)
-{
-	const TcsCryptTpm *t = userdata;
-
-	if (tcs_uuid_equal(uuid, &TCS_UUID_SRK)) {
-		memcpy(secret, t->srk_secret, TCS_SECRET_SIZE);
-		return 0;
-	}
-	if (tcs_uuid_equal(uuid, &TCS_UUID_RK)) {
-		memcpy(secret, tcs_auth_well_known, TCS_SECRET_SIZE);
-		return 0;
-	}
-	return -ENOENT;
-}
-
 /* After the TPM refused the SRK secret: ask for the SRK password on the terminal. */
 static bool
 ask_srk_secret(TcsCryptTpm *t)
@@ -107,17 +89,6 @@ ask_srk_secret(TcsCryptTpm *t)
 	rc = tcs_auth_secret_plain(pass, strlen(pass), t->srk_secret);
 	tcs_passphrase_free(pass);
 	return rc == 0;
-}
-
-int
-tcs_crypt_key_fingerprint(const TcsKey *k, uint8_t out[TCS_CRYPT_DIGEST_SIZE])
-{
-	const uint8_t *mod;
-	size_t len;
-
-	if (tcs_key_modulus(k, &mod, &len) < 0 || len == 0)
-		return -EINVAL;
-	return EVP_Digest(mod, len, out, NULL, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
 }
 
 int
@@ -155,15 +126,15 @@ tcs_crypt_tpm_open(TcsCryptTpm *t)
 		return TCS_CRYPT_EXIT_TPM;
 	}
 	if (tcs_key_parse(blob, len, &k, NULL) < 0 || k.key_usage != TPM_KEY_STORAGE ||
-	    tcs_crypt_key_fingerprint(&k, t->rk_fingerprint) < 0) {
+	    tcs_key_fingerprint(&k, t->rk_fingerprint) < 0) {
 		tcs_crypt_error("the registered roaming key is not a storage key; " RK_HINT);
 		return TCS_CRYPT_EXIT_NO_RK;
 	}
 	t->rk_migratable = k.key_flags & TPM_KEY_FLAG_MIGRATABLE;
 	(void)tcs_auth_srk_secret(t->srk_secret);
-	rc = tcs_client_load_key_by_uuid(t->client, &TCS_UUID_RK, lookup_well_known, t, &t->rk);
+	rc = tcs_client_load_key_by_uuid(t->client, &TCS_UUID_RK, tcs_lookup_well_known, t->srk_secret, &t->rk);
 	if (rc == TPM_AUTHFAIL && ask_srk_secret(t))
-		rc = tcs_client_load_key_by_uuid(t->client, &TCS_UUID_RK, lookup_well_known, t,
+		rc = tcs_client_load_key_by_uuid(t->client, &TCS_UUID_RK, tcs_lookup_well_known, t->srk_secret,
 						 &t->rk);
 	if (TCS_RC_IS_RK_MISMATCH(rc)) {
 		tcs_crypt_error("%s", TCS_RK_MISMATCH_MESSAGE);
@@ -179,61 +150,6 @@ tcs_crypt_tpm_open(TcsCryptTpm *t)
 		return TCS_CRYPT_EXIT_TPM;
 	}
 	return 0;
-}
-
-static void
-pkey_freep(EVP_PKEY **p)
-{
-	EVP_PKEY_free(*p);
-}
-
-static void
-pkey_ctx_freep(EVP_PKEY_CTX **p)
-{
-	EVP_PKEY_CTX_free(*p);
-}
-
-/*
- * What Tspi_Data_Bind does for an OAEP bind key: TPM_BOUND_DATA {version
- * 1.1.0.0, TPM_PT_BIND, data} encrypted with RSAES-OAEP, SHA-1, MGF1-SHA-1,
- * label "TCPA" (TPM Main Part 3, TPM_UnBind; libtpms checks exactly this).
- */
-int
-tcs_crypt_software_bind(const TcsKey *k, const uint8_t key[TCS_CRYPT_KEY_SIZE], uint8_t **ret,
-			size_t *ret_len)
-{
-	_cleanup_(pkey_freep) EVP_PKEY *pk = NULL;
-	_cleanup_(pkey_ctx_freep) EVP_PKEY_CTX *ctx = NULL;
-	_cleanup_free_ uint8_t *out = NULL;
-	uint8_t bound[5 + TCS_CRYPT_KEY_SIZE] = {1, 1, 0, 0, TPM_PT_BIND};
-	char *label;
-	size_t out_len = 0;
-	int rc = -EIO;
-
-	if (k->enc_scheme != TPM_ES_RSAESOAEP_SHA1_MGF1 || tcs_key_to_evp(k, &pk) < 0)
-		return -EINVAL;
-	ctx = EVP_PKEY_CTX_new(pk, NULL);
-	if (!ctx || EVP_PKEY_encrypt_init(ctx) <= 0)
-		return -EIO;
-	/* the label is handed over: OpenSSL frees it with the context */
-	label = OPENSSL_strdup("TCPA");
-	if (!label || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha1()) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha1()) <= 0 ||
-	    EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, label, 4) <= 0) {
-		OPENSSL_free(label);
-		return -EIO;
-	}
-	memcpy(bound + 5, key, TCS_CRYPT_KEY_SIZE);
-	if (EVP_PKEY_encrypt(ctx, NULL, &out_len, bound, sizeof(bound)) > 0 &&
-	    (out = malloc(out_len)) &&
-	    EVP_PKEY_encrypt(ctx, out, &out_len, bound, sizeof(bound)) > 0) {
-		*ret = TCS_TAKE_PTR(out);
-		*ret_len = out_len;
-		rc = 0;
-	}
-	OPENSSL_cleanse(bound, sizeof(bound));
-	return rc;
 }
 
 static void
@@ -282,7 +198,7 @@ tcs_crypt_tpm_new_key(TcsCryptTpm *t, const uint8_t secret[TCS_SECRET_SIZE], boo
 		return TCS_CRYPT_EXIT_TPM;
 	}
 	if (RAND_bytes(key, TCS_CRYPT_KEY_SIZE) != 1 ||
-	    tcs_crypt_software_bind(&k, key, &h->bound, &h->bound_len) < 0) {
+	    tcs_bind_software(&k, key, TCS_CRYPT_KEY_SIZE, &h->bound, &h->bound_len) < 0) {
 		tcs_crypt_error("cannot encrypt the data key to the new TPM key (OpenSSL)");
 		return TCS_CRYPT_EXIT_FAILURE;
 	}
@@ -328,8 +244,8 @@ tcs_crypt_tpm_load_key(TcsCryptTpm *t, const TcsCryptHeader *h, const char *file
 		return TCS_CRYPT_EXIT_WRONG_TPM;
 	}
 	if (h->flags & TCS_CRYPT_FLAG_KEY_IN_PS) {
-		rc = tcs_client_load_key_by_uuid(t->client, &h->key_uuid, lookup_well_known, t,
-						 ret_key);
+		rc = tcs_client_load_key_by_uuid(t->client, &h->key_uuid, tcs_lookup_well_known,
+						 t->srk_secret, ret_key);
 		if (is_tss(rc, TSS_E_PS_KEY_NOTFOUND)) {
 			tcs_crypt_error("%s: its key %s is not in this system's persistent storage",
 					file, tcs_uuid_to_string(&h->key_uuid, ubuf));

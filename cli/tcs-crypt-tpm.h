@@ -76,15 +76,6 @@ int tcs_crypt_tpm_unbind(TcsCryptTpm *t, uint32_t key, const TcsCryptHeader *h,
 			 uint8_t out[TCS_CRYPT_KEY_SIZE]);
 
 /*
- * The software halves (no TPM): the header's RK fingerprint, SHA-256 of a
- * key's modulus; and the data key bound to an OAEP bind key's public key as
- * Tspi_Data_Bind does (*ret malloc'd). 0 or -errno.
- */
-int tcs_crypt_key_fingerprint(const TcsKey *k, uint8_t out[TCS_CRYPT_DIGEST_SIZE]);
-int tcs_crypt_software_bind(const TcsKey *k, const uint8_t key[TCS_CRYPT_KEY_SIZE], uint8_t **ret,
-			    size_t *ret_len);
-
-/*
  * The usage secret: well-known without a passphrase, else SHA-1 of the
  * passphrase from -p, $TCS_PASS or the terminal (confirm: ask twice).
  * Returns 0 or an exit code.

@@ -29,6 +29,7 @@
 #include "tcs-auth.h"
 #include "tcs-client.h"
 #include "tcs-crypt-format.h"
+#include "tcs-bind.h"
 #include "tcs-crypt-tpm.h"
 #include "tcs-key-wrap.h"
 #include "tcs-key.h"
@@ -67,7 +68,7 @@ make_header(uint8_t alg, TcsCryptHeader *h, const uint8_t key[TCS_CRYPT_KEY_SIZE
 	if (rc != 0)
 		return fail("reading the RK's public key from tcsd", rc);
 	if (tcs_key_parse(rk_blob, rk_len, &rk, NULL) < 0 ||
-	    tcs_crypt_key_fingerprint(&rk, h->rk_fingerprint) < 0)
+	    tcs_key_fingerprint(&rk, h->rk_fingerprint) < 0)
 		return fail("the RK blob", -EBADMSG);
 	pk = EVP_RSA_gen(2048);
 	if (!pk)
@@ -78,7 +79,7 @@ make_header(uint8_t alg, TcsCryptHeader *h, const uint8_t key[TCS_CRYPT_KEY_SIZE
 	if (rc < 0)
 		return fail("wrapping a bind key for the RK", rc);
 	if (tcs_key_parse(h->key_blob, h->key_blob_len, &bind, NULL) < 0 ||
-	    (rc = tcs_crypt_software_bind(&bind, key, &h->bound, &h->bound_len)) < 0)
+	    (rc = tcs_bind_software(&bind, key, TCS_CRYPT_KEY_SIZE, &h->bound, &h->bound_len)) < 0)
 		return fail("binding the data key", rc < 0 ? rc : -EBADMSG);
 	h->alg = alg;
 	h->comp = TCS_CRYPT_COMP_NONE;
