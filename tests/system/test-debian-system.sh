@@ -42,6 +42,7 @@ cleanup() {
     if [ "${TCS_KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
+trap "exit 143" TERM INT HUP  # meson's timeout: still power the container off
 ok() { echo "ok - $*"; }
 fail() { echo "not ok - $*"; rc=1; }
 expect() { # DESCRIPTION REGEX OUTPUT
@@ -130,6 +131,20 @@ ln -sf /lib/systemd/system/tcsd.service "$ROOT/etc/systemd/system/multi-user.tar
 echo tcs-test >"$ROOT/etc/hostname"
 # every installed Debian has it (the installer writes it); minbase has not
 printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$ROOT/etc/hosts"
+
+# --- 2b. a chroot: the packages install, enable the socket, start nothing ----
+CHROOT=$WORK/chroot
+mkdir "$CHROOT" && tar -C "$CHROOT" -xf "$TARBALL" && cp $debs "$CHROOT/root/" || exit 1
+out=$(chroot "$CHROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin sh -c 'dpkg -i /root/*.deb' 2>&1) ||
+    fail "dpkg -i in a chroot: $out"
+started=""
+for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$CHROOT" ] && started="$started $(cat "$p/comm" 2>/dev/null)($(basename "$p"))"
+done
+[ -z "$started" ] && ok "installing in a chroot starts no process" || fail "processes running in the chroot:$started"
+[ -L "$CHROOT/etc/systemd/system/sockets.target.wants/tcsd.socket" ] &&
+    ok "tcsd.socket enabled offline (sockets.target.wants)" || fail "tcsd.socket not enabled in the chroot"
+rm -rf "$CHROOT"
 
 # --- 3. boot ------------------------------------------------------------------
 boot() { # LABEL: boot ROOT; C becomes the container's PID 1 (host pid)
