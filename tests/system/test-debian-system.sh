@@ -193,6 +193,10 @@ out=$(cexec sh -c 'dpkg -i /root/*.deb 2>&1'); st=$?
 [ $st = 0 ] && ok "dpkg -i our packages over trousers" || { fail "dpkg -i: $out"; exit 1; }
 expect "trousers is removed" "^(deinstall|purge|unknown|not-installed|)" \
     "$(cexec dpkg-query -W -f='${db:Status-Want}' trousers 2>/dev/null)"
+# tpm-tools and simple-tpm-pk11 depend on trousers: Provides: trousers keeps them
+expect "tpm-tools stays installed (tcsd Provides: trousers)" "^install ok installed$" \
+    "$(cexec dpkg-query -W -f='${Status}' tpm-tools)"
+expect "trousers' /etc/tcsd.conf is kept for tcsd" "^root:tss 640$" "$(cexec stat -c '%U:%G %a' /etc/tcsd.conf)"
 cexec test -L /etc/systemd/system/multi-user.target.wants/tcsd.service &&
     fail "trousers' multi-user.target link to tcsd.service is left" || ok "trousers' boot-time link is gone"
 expect "system.data handed to tss (tmpfiles)" "^tss:tss 600$" "$(cexec stat -c '%U:%G %a' /var/lib/tpm/system.data)"
