@@ -1,5 +1,5 @@
 # bash completion for tcs' tools: tpmctl, tpmadm, tpmlist, tpmcreate,
-# tpmencrypt, tpmdecrypt. Installed once per command name (bash-completion
+# tpmencrypt, tpmdecrypt, tpmluks. Installed once per command name (bash-completion
 # loads completions/NAME on first use); the words follow each tool's --help.
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -163,9 +163,41 @@ _tcs_tpmdecrypt()
 	fi
 }
 
+# tpmluks COMMAND DEVICE [options]: options may come anywhere (getopt_long)
+_tcs_tpmluks()
+{
+	local cur prev words cword
+	_init_completion || return
+	case $prev in
+	--key-file) _filedir; return ;;
+	--pcrs | --token) return ;;
+	esac
+	local cmd="" i nargs=0
+	for ((i = 1; i < cword; i++)); do
+		case ${words[i]} in
+		--key-file | --pcrs | --token) ((i++)) ;;
+		-*) ;;
+		*) ((nargs++ == 0)) && cmd=${words[i]} ;;
+		esac
+	done
+	if [[ $cur == -* ]]; then
+		local opts="--help --version"
+		case $cmd in
+		enroll) opts="--pin --pcrs --sk --key-file" ;;
+		remove) opts="--token" ;;
+		esac
+		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+	elif [[ -z $cmd ]]; then
+		COMPREPLY=($(compgen -W "enroll list remove" -- "$cur"))
+	elif ((nargs == 1)); then
+		_filedir # the LUKS2 device or image file
+	fi
+}
+
 complete -F _tcs_tpmctl tpmctl
 complete -F _tcs_tpmadm tpmadm
 complete -F _tcs_tpmlist tpmlist
 complete -F _tcs_tpmcreate tpmcreate
 complete -F _tcs_tpmencrypt tpmencrypt
 complete -F _tcs_tpmdecrypt tpmdecrypt
+complete -F _tcs_tpmluks tpmluks

@@ -4,12 +4,13 @@
 #
 # Builds the packages (dpkg-buildpackage in a copy of the tree, lintian must
 # report no error or warning), makes a minimal bookworm root with mmdebstrap
-# (systemd, dbus, polkitd, swtpm, tpm-tools and trousers; cached under the
-# build dir), puts a system.data written by TrouSerS' tcsd in place, boots it
-# with systemd-nspawn (own network namespace: port 30003 is the container's)
-# and, inside through nsenter into PID 1's namespaces: installs our packages
-# over trousers, then checks socket activation, the sandbox, bus activation,
-# polkit, the journal, reactivation and a reboot.
+# (systemd, dbus, polkitd, swtpm, tpm-tools, trousers and cryptsetup-bin;
+# cached under the build dir), puts a system.data written by TrouSerS' tcsd
+# in place, boots it with systemd-nspawn (own network namespace: port 30003 is
+# the container's) and, inside through nsenter into PID 1's namespaces:
+# installs our packages over trousers, then checks socket activation, the
+# sandbox, bus activation, polkit, the journal, a LUKS2 image opened through
+# the installed token plugin, reactivation and a reboot.
 # Exit: 0 pass, 1 fail, 77 skip (not root, tools missing, no archive, no boot).
 set -u
 SRC=${TCS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -99,8 +100,8 @@ mirrors=$(apt-cache policy 2>/dev/null | awk '$3 ~ /^bookworm(-updates|-security
 debs=$(ls "$PKG"/*.deb | grep -v -- -dbgsym_)
 deps=$(for d in $debs; do dpkg-deb -f "$d" Depends; done | tr ',' '\n' |
     sed 's/|.*//; s/(.*)//; s/:any//; s/^ *//; s/ *$//' |
-    grep -Ev '^(tcsd|tcs-tools|tcs-openssl|dbus-system-bus|)$' | sort -u | tr '\n' ',')
-include="systemd,systemd-sysv,dbus,polkitd,swtpm,swtpm-tools,libtpms0,tpm-udev,tpm-tools,trousers,iproute2,procps,passwd,${deps%,}"
+    grep -Ev '^(tcsd|tcs-tools|tcs-openssl|libcryptsetup-token-tcs|dbus-system-bus|)$' | sort -u | tr '\n' ',')
+include="systemd,systemd-sysv,dbus,polkitd,swtpm,swtpm-tools,libtpms0,tpm-udev,tpm-tools,trousers,cryptsetup-bin,iproute2,procps,passwd,${deps%,}"
 TARBALL=$CACHE/bookworm-$(printf '%s\n%s\n' "$include" "$mirrors" | sha256sum | cut -c1-12).tar
 if [ ! -s "$TARBALL" ]; then
     first=$(printf '%s\n' "$mirrors" | head -1 | awk '{print $2}')
@@ -149,7 +150,10 @@ rm -rf "$CHROOT"
 # --- 3. boot ------------------------------------------------------------------
 boot() { # LABEL: boot ROOT; C becomes the container's PID 1 (host pid)
     local prefix=() i state=""
-    # under a systemd host, the container's systemd needs a delegated cgroup
+    # Under a systemd host the container's systemd needs a delegated cgroup:
+    # a transient scope with Delegate=yes, which nspawn keeps (--keep-unit).
+    # systemd-run --scope execs nspawn in place, so on either host
+    # NSPAWN_PID is nspawn and the container's PID 1 is its child.
     if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null; then
         prefix=(systemd-run --scope --quiet --collect -p Delegate=yes)
     fi
@@ -158,7 +162,6 @@ boot() { # LABEL: boot ROOT; C becomes the container's PID 1 (host pid)
     NSPAWN_PID=$!
     for i in $(seq 1 120); do
         C=$(pgrep -P "$NSPAWN_PID" | head -1)
-        [ -z "$C" ] && [ -n "${prefix[*]}" ] && C=$(pgrep -P "$(pgrep -P "$NSPAWN_PID" | head -1)" 2>/dev/null | head -1)
         if [ -n "$C" ]; then
             state=$(cexec systemctl is-system-running 2>/dev/null)
             case $state in running | degraded) break ;; esac
@@ -254,6 +257,25 @@ done
     fail "alice's tpmctl enable with the rule: exit $st: $out"
 expect "tcsd's messages in journalctl -u tcsd" "TPM: " "$(cexec journalctl -u tcsd --no-pager -o cat)"
 
+# --- 6b. LUKS2: tpmluks enrolls, cryptsetup opens through the packaged plugin --
+# The plugin must be where this libcryptsetup12 looks (its compiled-in path,
+# printed by cryptsetup --help), owned by libcryptsetup-token-tcs.
+plugdir=$(cexec cryptsetup --help | sed -n 's/^LUKS2 external token plugin path: \(.*\)\.$/\1/p')
+out=$(cexec sh -c "dpkg -S \"\$(realpath '$plugdir/libcryptsetup-token-tcs.so')\"" 2>&1)
+expect "the token plugin is in libcryptsetup's plugin path ($plugdir)" "^libcryptsetup-token-tcs(:[a-z0-9]+)?: " "$out"
+# a file-backed image with a cheap PBKDF; the RK comes from takeownership
+cexec sh -c 'printf "correct horse" >/root/luks.pass && truncate -s 32M /root/luks.img &&
+    cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+        --key-file /root/luks.pass /root/luks.img' || fail "cryptsetup luksFormat"
+out=$(cexec tpmluks enroll /root/luks.img --key-file /root/luks.pass 2>&1); st=$?
+[ $st = 0 ] && ok "tpmluks enroll (RK-bound token)" || fail "tpmluks enroll ($st): $out"
+luks_open_by_token() { # the tcs token alone: no passphrase, no other token type
+    cexec timeout 120 cryptsetup open --test-passphrase --token-only --token-type tcs -v /root/luks.img 2>&1
+}
+out=$(luks_open_by_token); st=$?
+[ $st = 0 ] && ok "cryptsetup open --token-only through the installed plugin: $(echo $out)" ||
+    fail "cryptsetup open --test-passphrase --token-only ($st): $out"
+
 # --- 7. stop, reactivate; reboot ------------------------------------------------
 cexec systemctl stop tcsd.service
 expect "tcsd.service stopped" "^inactive$" "$(cexec systemctl is-active tcsd.service)"
@@ -276,6 +298,9 @@ keys_after=$(printf '%s\n' "$out" | grep -c "Key UUID")
     ok "registered keys survive the reboot ($keys_after)" ||
     fail "registered keys: $keys_before before, $keys_after after: $out"
 expect "owner secret survives the reboot" "Owner secret stored: +yes" "$(cexec tpmctl status 2>&1)"
+out=$(luks_open_by_token); st=$?
+[ $st = 0 ] && ok "the LUKS2 token still opens after the reboot" ||
+    fail "cryptsetup open --token-only after the reboot ($st): $out"
 out=$(cexec tpmadm addkey key=sk yes 2>&1); st=$?
 [ $st = 0 ] && ok "the stored owner secret works after the reboot (tpmadm addkey key=sk)" ||
     fail "tpmadm addkey key=sk after reboot: $out"
