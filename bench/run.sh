@@ -4,7 +4,7 @@
 #
 # Usage (as root, from anywhere):
 #   bash bench/run.sh [-r N] [--quick] [--sequential] [--no-build] [--keep]
-#                     [--host-net] [--cpus LIST] [--no-strace]
+#                     [--host-net] [--cpus LIST] [--pin1 CPU|none] [--no-strace]
 #   -r N          repetitions of every workload; the table shows medians (default 3)
 #   --quick       short smoke run: 1 repetition, short loops, 22 keys
 #   --sequential  all workloads on ours, then all on TrouSerS (default:
@@ -17,6 +17,11 @@
 #                 one, see below)
 #   --cpus LIST   run every process (swtpm, both daemons, clients) on these
 #                 CPUs (taskset -c LIST; e.g. 0 puts the whole chain on one CPU)
+#   --pin1 CPU    the 1-client small-command rows (GetRandom, connect+close,
+#                 their plain-loop cross-checks, the raw GetRandom floor and
+#                 the strace count) run with the client, every daemon thread
+#                 and swtpm on this one CPU (default: the last allowed CPU;
+#                 none: not pinned). See "CPU placement" below.
 #   --no-strace   skip the system-call count (strace -c -f) of each daemon
 #
 # Two stacks are brought up, each on a fresh swtpm TPM 1.2 with the same
@@ -40,6 +45,17 @@
 # alternating which goes first, so that the drifts of a shared machine hit
 # both daemons alike (--sequential: one daemon's whole series, then the
 # other's). A full run takes about 5 minutes on 2 CPUs.
+#
+# CPU placement: one client's request is a chain of wake-ups (client ->
+# daemon thread(s) -> swtpm -> back). On this 2-vCPU VM a wake-up on the
+# same CPU is a context switch, a wake-up on the other CPU is an IPI - and a
+# VM exit when that vCPU has halted, or a wait for the end of another
+# process's slice when it is busy. Unpinned, where the scheduler happens to
+# put the chain decides the result: the raw GetRandom floor measured 3 k/s
+# with swtpm and the client on different CPUs and 140 k/s on the same CPU,
+# back to back on the loaded machine. Pinned to one CPU the 1-client rows
+# measure what the daemon costs per request, and tcs-bench agrees with the
+# plain loop; the multi-client rows stay unpinned (they need both CPUs).
 #
 # Network namespace: unless --host-net, the script re-executes itself in a
 # private network namespace (unshare --net, loopback up) with
@@ -67,7 +83,7 @@ export TCS_SOURCE_DIR=${TCS_SOURCE_DIR:-$(cd "$HERE/.." && pwd)}
 export TCS_BUILD_DIR=${TCS_BUILD_DIR:-$TCS_SOURCE_DIR/build}
 
 ARGS=("$@")
-REPS=3 QUICK=0 BUILD=1 KEEP=0 SEQUENTIAL=0 TPMENCRYPT=0 HOSTNET=0 CPUS='' STRACE=1
+REPS=3 QUICK=0 BUILD=1 KEEP=0 SEQUENTIAL=0 TPMENCRYPT=0 HOSTNET=0 CPUS='' STRACE=1 PIN1=default
 while [ $# -gt 0 ]; do
     case "$1" in
         -r) REPS=${2:-}; shift ;;
@@ -80,6 +96,7 @@ while [ $# -gt 0 ]; do
         --host-net) HOSTNET=1 ;;
         --cpus) CPUS=${2:-}; shift ;;
         --no-strace) STRACE=0 ;;
+        --pin1) PIN1=${2:-}; shift ;;
         -h|--help) sed -n "2,66p" "$0"; exit 0 ;;
         *) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -93,6 +110,7 @@ if [ "$TPMENCRYPT" = 1 ]; then
     exec bash "$HERE/tpmencrypt-bench.sh" "${topts[@]}"
 fi
 case "$CPUS" in *[!0-9,-]*) echo "bench/run.sh: --cpus needs a CPU list such as 0 or 0-1" >&2; exit 2 ;; esac
+case "$PIN1" in default|none) ;; ''|*[!0-9]*) echo "bench/run.sh: --pin1 needs a CPU number or none" >&2; exit 2 ;; esac
 
 if [ "$(id -u)" != 0 ]; then
     echo "bench/run.sh: run as root (both daemons start as root and drop to user tss)" >&2
@@ -112,6 +130,10 @@ if [ -z "${TCS_BENCH_REEXEC:-}" ] && { [ "$HOSTNET" = 0 ] || [ -n "$CPUS" ]; }; 
     exec env TCS_BENCH_REEXEC=1 "${pre[@]}" bash "$0" "${ARGS[@]}"
 fi
 NETNOTE="the machine's network namespace"
+# the CPUs we may use (after --cpus), and the one for the 1-client rows
+ALLCPUS=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
+[ "$PIN1" = default ] && PIN1=$(printf '%s\n' "$ALLCPUS" | sed 's/.*[-,]//')
+[ "$PIN1" = none ] && PIN1=''
 if [ "$HOSTNET" = 0 ]; then
     ip link set lo up || { echo "bench/run.sh: cannot bring up lo in the private network namespace" >&2; exit 1; }
     echo 0 > /proc/sys/net/ipv4/tcp_max_tw_buckets ||
@@ -198,7 +220,7 @@ stack_holder() {
     [ "$KEEP" = 1 ] && export TCS_KEEP=1
     write_env() {
         { echo "H_DIR=$TCS_DIR"; echo "H_TCSD_PORT=$TCSD_PORT"; echo "H_SWTPM_PORT=$SWTPM_PORT"
-          echo "H_PID=${_TCS_TCSD_PID:-}"; } > "$ctl/env.tmp" && mv "$ctl/env.tmp" "$ctl/env"
+          echo "H_PID=${_TCS_TCSD_PID:-}"; echo "H_SWTPM_PID=${_TCS_SWTPM_PID:-}"; } > "$ctl/env.tmp" && mv "$ctl/env.tmp" "$ctl/env"
     }
     # shellcheck disable=SC2119
     tcs_start_swtpm || exit 1
@@ -254,7 +276,7 @@ holder_cmd() {
 
 # stack FLAVOUR: load its env (H_DIR, H_TCSD_PORT, H_SWTPM_PORT, H_PID)
 stack() {
-    H_DIR='' H_TCSD_PORT='' H_SWTPM_PORT='' H_PID=''
+    H_DIR='' H_TCSD_PORT='' H_SWTPM_PORT='' H_PID='' H_SWTPM_PID=''
     # shellcheck disable=SC1090
     . "$OUT/$1/env"
 }
@@ -290,10 +312,22 @@ record() {
 
 vmrss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null; }
 
+# pin_stack CPUS: the current stack's daemon (every thread) and swtpm
+pin_stack() {
+    local p
+    for p in $H_PID $H_SWTPM_PID; do
+        taskset -a -p -c "$1" "$p" >/dev/null 2>&1 || say "warning: cannot pin pid $p to CPU(s) $1"
+    done
+}
+
 # run_one FLAVOUR WORKLOAD REP: one tcs-bench run against that daemon
 run_one() {
-    local flavour=$1 wl=$2 rep=$3 keys line secs args=()
+    local flavour=$1 wl=$2 rep=$3 keys line secs args=() tsk=()
     stack "$flavour"
+    case $wl in
+        random1|plain_random1|connect1|plain_connect1|raw_random|plain_raw)
+            if [ -n "$PIN1" ]; then pin_stack "$PIN1"; tsk=(taskset -c "$PIN1"); fi ;;
+    esac
     keys=$H_DIR/keys
     case $wl in
         random1)      args=(random -c 1 -d "$D_SMALL"); secs=$D_SMALL ;;
@@ -316,16 +350,17 @@ run_one() {
     # every program bounds itself (-w set-up, -d loop, -t hard); timeout is a backstop
     case $wl in
         raw_*) line=$(timeout -k 5 "$(awk -v s="$secs" 'BEGIN { printf "%d", s + 300 }')" \
-                   "$RB" "${args[@]}" 2>>"$OUT/$flavour.client.err") ;;
+                   "${tsk[@]}" "$RB" "${args[@]}" 2>>"$OUT/$flavour.client.err") ;;
         plain_raw) line=$(timeout -k 5 "$(awk -v s="$secs" 'BEGIN { printf "%d", s + 300 }')" \
-                   "$PL" "${args[@]}" 2>>"$OUT/$flavour.client.err") ;;
+                   "${tsk[@]}" "$PL" "${args[@]}" 2>>"$OUT/$flavour.client.err") ;;
         plain_*) line=$(TSS_TCSD_HOSTNAME=127.0.0.1 TSS_TCSD_PORT=$H_TCSD_PORT TSS_USER_PS_FILE=$H_DIR/user.data \
                    timeout -k 5 "$(awk -v s="$secs" 'BEGIN { printf "%d", s + 300 }')" \
-                   "$PL" "${args[@]}" 2>>"$OUT/$flavour.client.err") ;;
+                   "${tsk[@]}" "$PL" "${args[@]}" 2>>"$OUT/$flavour.client.err") ;;
         *) line=$(TSS_TCSD_HOSTNAME=127.0.0.1 TSS_TCSD_PORT=$H_TCSD_PORT TSS_USER_PS_FILE=$H_DIR/user.data \
                    timeout -k 5 "$(awk -v s="$secs" 'BEGIN { printf "%d", s + 300 }')" \
-                   "$TB" "${args[@]}" -t 120 2>>"$OUT/$flavour.client.err") ;;
+                   "${tsk[@]}" "$TB" "${args[@]}" -t 120 2>>"$OUT/$flavour.client.err") ;;
     esac
+    [ "${#tsk[@]}" -gt 0 ] && pin_stack "$ALLCPUS"
     [ -n "$line" ] || line="$wl failed (no output)"
     record "$flavour" "$wl" "$rep" "$line"
     if [ -n "$H_PID" ] && ! _tcs_alive "$H_PID"; then
@@ -341,16 +376,18 @@ run_one() {
 # $SC_N operations (the client's connect and close add a few dozen calls).
 # Records syscalls_per_op and the biggest contributors per operation.
 syscalls_one() {
-    local f=$1 st=$OUT/$1.strace se=$OUT/$1.strace.err spid line ops total top _
+    local f=$1 st=$OUT/$1.strace se=$OUT/$1.strace.err spid line ops total top _ tsk=()
     stack "$f"
+    if [ -n "$PIN1" ]; then pin_stack "$PIN1"; tsk=(taskset -c "$PIN1"); fi
     : > "$se"
-    strace -c -f -p "$H_PID" -o "$st" 2>"$se" &
+    "${tsk[@]}" strace -c -f -p "$H_PID" -o "$st" 2>"$se" &
     spid=$!
     for _ in $(seq 1 100); do grep -q attached "$se" && break; sleep 0.1; done
     line=$(TSS_TCSD_HOSTNAME=127.0.0.1 TSS_TCSD_PORT=$H_TCSD_PORT TSS_USER_PS_FILE=$H_DIR/user.data \
-           timeout -k 5 300 "$TB" random -c 1 -n "$SC_N" -t 120 2>>"$OUT/$f.client.err")
+           timeout -k 5 300 "${tsk[@]}" "$TB" random -c 1 -n "$SC_N" -t 120 2>>"$OUT/$f.client.err")
     kill -INT "$spid" 2>/dev/null
     wait "$spid" 2>/dev/null
+    [ -n "$PIN1" ] && pin_stack "$ALLCPUS"
     ops=$(printf '%s\n' "$line" | sed -n 's/.* ops=\([0-9]*\) .*/\1/p')
     total=$(awk '$NF == "total" { print $4 }' "$st" 2>/dev/null)
     if [ -z "$ops" ] || [ "$ops" = 0 ] || [ -z "$total" ]; then
@@ -497,7 +534,8 @@ report() {
     echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), kernel $(uname -r);" \
          "loadavg $LOAD0 at the start, $LOAD1 at the end; CPUs ${BUSY0} % busy in the second before the start (${TOPCPU:-no process above 5 %});" \
          "$REPS repetition(s) (medians)$([ "$QUICK" = 1 ] && echo ', --quick'), ${ELAPSED} s in all."
-    echo "Isolation: $NETNOTE; CPUs: $([ -n "$CPUS" ] && echo "every process pinned to $CPUS (taskset)" || echo 'not pinned')."
+    echo "Isolation: $NETNOTE; CPUs: $([ -n "$CPUS" ] && echo "every process pinned to $CPUS (taskset)" || echo "not pinned ($ALLCPUS)");" \
+         "1-client small-command rows, raw GetRandom and strace count: $([ -n "$PIN1" ] && echo "client, every daemon thread and swtpm on CPU $PIN1" || echo 'not pinned')."
     echo "Ours: $TCS_BUILD_DIR/daemon/tcsd, source $(git -C "$TCS_SOURCE_DIR" describe --always --dirty 2>/dev/null || echo '(not a git checkout)');" \
          "buildtype $(meson introspect --buildoptions "$TCS_BUILD_DIR" 2>/dev/null | grep -o '"name": "buildtype"[^}]*"value": "[a-z]*"' | sed 's/.*"value": "//; s/"$//')."
     echo "TrouSerS: $TCS_TROUSERS_TCSD_BIN -e, num_threads = 10 (its default), $TROUSERS_THRASH_THREADS for the key-thrash rows." \
