@@ -13,7 +13,7 @@ PKGS=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 PKGS+=(swtpm swtpm-tools libtpms0
        trousers tpm-tools tpm-quote-tools simple-tpm-pk11 ecryptfs-utils
        stunnel4 dbus polkitd systemd python3 python3-dbus python3-gi python3-dbusmock openssl
-       valgrind procps iproute2 xxd coreutils diffutils)
+       valgrind procps iproute2 xxd coreutils diffutils util-linux strace)
 
 apt_retry() { # a transient mirror error gets bounded retries
     local i
