@@ -532,7 +532,7 @@ report() {
     local o t fl_o fl_t s1_o s1_t p50 lim wl c label e_o e_t
     echo "### tcs benchmarks, $START"
     echo
-    echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), kernel $(uname -r);" \
+    echo "Machine: $(nproc --all) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), kernel $(uname -r);" \
          "loadavg $LOAD0 at the start, $LOAD1 at the end; CPUs ${BUSY0} % busy in the second before the start (${TOPCPU:-no process above 5 %});" \
          "$REPS repetition(s) (medians)$([ "$QUICK" = 1 ] && echo ', --quick'), ${ELAPSED} s in all."
     echo "Isolation: $NETNOTE; CPUs: $([ -n "$CPUS" ] && echo "every process pinned to $CPUS (taskset)" || echo "not pinned ($ALLCPUS)");" \
