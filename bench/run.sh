@@ -126,9 +126,16 @@ if [ -z "${TCS_BENCH_REEXEC:-}" ] && { [ "$HOSTNET" = 0 ] || [ -n "$CPUS" ]; }; 
         if ! command -v unshare >/dev/null || ! command -v ip >/dev/null; then
             echo "bench/run.sh: unshare (util-linux) and ip (iproute2) needed, or use --host-net" >&2; exit 1
         fi
-        pre+=(unshare --net --)
+        if unshare --net true 2>/dev/null; then
+            pre+=(unshare --net --)
+        else
+            echo "bench/run.sh: warning: no private network namespace here (unshare --net failed): TrouSerS' rows may be held back by TIME_WAIT" >&2
+            ARGS+=(--host-net)
+        fi
     fi
-    exec env TCS_BENCH_REEXEC=1 "${pre[@]}" bash "$0" "${ARGS[@]}"
+    [ "${#pre[@]}" -gt 0 ] && exec env TCS_BENCH_REEXEC=1 TCS_BENCH_HOST_NETNS="$(readlink /proc/self/ns/net)" \
+        "${pre[@]}" bash "$0" "${ARGS[@]}"
+    HOSTNET=1   # no namespace after all
 fi
 NETNOTE="the machine's network namespace"
 # the CPUs we may use (after --cpus), and the one for the 1-client rows
@@ -136,6 +143,12 @@ ALLCPUS=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
 [ "$PIN1" = default ] && PIN1=$(printf '%s\n' "$ALLCPUS" | sed 's/.*[-,]//')
 [ "$PIN1" = none ] && PIN1=''
 if [ "$HOSTNET" = 0 ]; then
+    # never the machine's own settings: only in the namespace we made (the
+    # parent passed the id of the one it ran in; /proc/1 may be unreadable)
+    netns=$(readlink /proc/self/ns/net)
+    if [ -z "${TCS_BENCH_HOST_NETNS:-}" ] || [ -z "$netns" ] || [ "$netns" = "$TCS_BENCH_HOST_NETNS" ]; then
+        echo "bench/run.sh: not in a private network namespace (TCS_BENCH_REEXEC set by hand?); use --host-net" >&2; exit 1
+    fi
     ip link set lo up || { echo "bench/run.sh: cannot bring up lo in the private network namespace" >&2; exit 1; }
     echo 0 > /proc/sys/net/ipv4/tcp_max_tw_buckets ||
         { echo "bench/run.sh: cannot set tcp_max_tw_buckets in the private network namespace" >&2; exit 1; }
