@@ -326,6 +326,11 @@ record() {
 
 vmrss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null; }
 
+# cpu_ticks PID: user + system CPU time of the whole process (every thread,
+# exited ones included) in clock ticks
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { [ -r "/proc/$1/stat" ] && sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+
 # pin_stack CPUS: the current stack's daemon (every thread) and swtpm
 pin_stack() {
     local p
@@ -336,8 +341,9 @@ pin_stack() {
 
 # run_one FLAVOUR WORKLOAD REP: one tcs-bench run against that daemon
 run_one() {
-    local flavour=$1 wl=$2 rep=$3 keys line secs args=() tsk=()
+    local flavour=$1 wl=$2 rep=$3 keys line secs args=() tsk=() c0='' c1
     stack "$flavour"
+    case $wl in random1|connect1) c0=$(cpu_ticks "$H_PID") ;; esac
     case $wl in
         random1|plain_random1|connect1|plain_connect1|raw_random|plain_raw)
             if [ -n "$PIN1" ]; then pin_stack "$PIN1"; tsk=(taskset -c "$PIN1"); fi ;;
@@ -376,6 +382,12 @@ run_one() {
     esac
     [ "${#tsk[@]}" -gt 0 ] && pin_stack "$ALLCPUS"
     [ -n "$line" ] || line="$wl failed (no output)"
+    # the daemon's CPU time per operation: a figure the machine's load moves little
+    if [ -n "$c0" ] && c1=$(cpu_ticks "$H_PID") && [ -n "$c1" ]; then
+        line="$line $(printf '%s\n' "$line" | awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" '
+            { for (i = 1; i <= NF; i++) if ($i ~ /^ops=/) n = substr($i, 5) }
+            END { if (n > 0) printf "daemon_cpu_us=%.1f", t * 1e6 / hz / n }')"
+    fi
     record "$flavour" "$wl" "$rep" "$line"
     if [ -n "$H_PID" ] && ! _tcs_alive "$H_PID"; then
         say "$flavour: the daemon (pid $H_PID) died during $wl; log:"
@@ -574,6 +586,10 @@ report() {
             o=$(val ours syscalls syscalls_per_op); t=$(val trousers syscalls syscalls_per_op)
             row "… system calls per GetRandom(20) in the daemon (strace -c -f)" "$(fmt "$o" 1)" "$(fmt "$t" 1)" "$(ratio "$o" "$t")" "≤ 8" "$(cmp "$o" '<=' 8)"
         fi
+        case $wl in random1|connect1)
+            o=$(val ours "$wl" daemon_cpu_us); t=$(val trousers "$wl" daemon_cpu_us)
+            row "… daemon CPU time per operation [µs] (/proc/PID/stat, over the tcs-bench loop)" "$(fmt "$o" 1)" "$(fmt "$t" 1)" "$(ratio "$o" "$t")" "— (lower is better)" "" ;;
+        esac
     done
     fl_o=$(val ours raw_sign ops_per_s); fl_t=$(val trousers raw_sign ops_per_s)
     for wl in sign1 sign8; do
