@@ -420,7 +420,7 @@ syscalls_one() {
         record "$f" syscalls 1 "syscalls failed (strace: $(tail -n 1 "$se" 2>/dev/null))"
         return 0
     fi
-    top=$(awk -v n="$ops" '$1 ~ /^[0-9.]+$/ && $NF != "total" && $4 ~ /^[0-9]+$/ { printf "%s:%.1f\n", $NF, $4 / n }' "$st" |
+    top=$(awk -v n="$ops" '$1 ~ /^[0-9.]+$/ && $NF != "total" && $4 ~ /^[0-9]+$/ && $4 / n >= 0.05 { printf "%s:%.1f\n", $NF, $4 / n }' "$st" |
           sort -t: -k2 -gr | head -n 9 | paste -sd, -)
     record "$f" syscalls 1 "$(awk -v t="$total" -v n="$ops" 'BEGIN { printf "syscalls_per_op=%.1f", t / n }') ops=$ops calls=$total top=$top"
 }
