@@ -130,20 +130,35 @@ static int io_full(int write_mode, uint8_t *p, size_t n)
 	return 0;
 }
 
-/* send m, read the response into rsp; returns the TPM result, or -1 on I/O errors */
+/*
+ * send m, read the response into rsp; returns the TPM result, or -1 on I/O
+ * errors. One read for the whole response when it is there (swtpm writes it
+ * at once and nothing follows it): one write + one read per command, like a
+ * plain client, not a header read and a body read.
+ */
 static long transact(struct msg *m)
 {
-	uint32_t len = m->len;
+	uint32_t len = m->len, got = 0;
 
 	m->b[2] = len >> 24;
 	m->b[3] = len >> 16;
 	m->b[4] = len >> 8;
 	m->b[5] = len;
-	if (io_full(1, m->b, len) || io_full(0, rsp, 10))
+	if (io_full(1, m->b, len))
 		return -1;
-	rsp_len = get_u32(rsp + 2);
-	if (rsp_len < 10 || rsp_len > sizeof(rsp) || io_full(0, rsp + 10, rsp_len - 10))
-		return -1;
+	rsp_len = 0;
+	while (got < 10 || got < rsp_len) {
+		ssize_t r = read(fd, rsp + got, sizeof(rsp) - got);
+
+		if (r <= 0)
+			return -1;
+		got += r;
+		if (got >= 10) {
+			rsp_len = get_u32(rsp + 2);
+			if (rsp_len < 10 || rsp_len > sizeof(rsp) || got > rsp_len)
+				return -1;
+		}
+	}
 	return get_u32(rsp + 6);
 }
 

@@ -14,7 +14,8 @@ PKGS=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 PKGS+=(swtpm swtpm-tools libtpms0
        trousers tpm-tools tpm-quote-tools simple-tpm-pk11 ecryptfs-utils
        stunnel4 dbus polkitd systemd python3 python3-dbus python3-gi python3-dbusmock openssl
-       valgrind procps iproute2 xxd coreutils diffutils cryptsetup-bin util-linux bash-completion)
+       valgrind procps iproute2 xxd coreutils diffutils cryptsetup-bin util-linux bash-completion
+       strace)
 # Debian packaging and the system suite: build the packages, check them, boot
 # a minimal Debian 12 root with systemd as PID 1 (tests/system)
 PKGS+=(dpkg-dev debhelper fakeroot lintian mmdebstrap systemd-container)
