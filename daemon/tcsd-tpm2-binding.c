@@ -14,6 +14,7 @@
 
 #include "tcs-tpm2-seal.h"
 #include "tcsd-tpm-device.h"
+#include "tcsd-tpm.h"
 
 G_STATIC_ASSERT(TCS_TPM2_STATE_KEY_LEN == TCSD_SWTPM_KEY_LEN);
 
@@ -495,4 +496,54 @@ tcsd_tpm2_binding_convert(const char *state_dir, GError **error)
 	g_message("converted the embedded TPM's state in %s to one bound to the TPM 2.0 (%s)",
 		  state_dir, binding.tcti);
 	return TRUE;
+}
+
+const char *
+tcsd_tpm2_binding_backend_name(int backend)
+{
+	switch ((TcsdTpmBackend)backend) {
+	case TCSD_TPM_BACKEND_CHAR:
+		return "device";
+	case TCSD_TPM_BACKEND_TCP:
+		return "tcp";
+	case TCSD_TPM_BACKEND_SWTPM:
+		return "swtpm";
+	case TCSD_TPM_BACKEND_AUTO:
+		break;
+	}
+	return "auto";
+}
+
+static TcsdTpmDevice *
+reopen(const char *tpm_device, const char *state_dir, GError **error)
+{
+	g_autoptr(TcsdTpmDevice) dev = tcsd_tpm_device_open(tpm_device, state_dir, error);
+
+	if (dev == NULL || !tcsd_tpm_device_power_on(dev, error))
+		return NULL;
+	return g_steal_pointer(&dev);
+}
+
+gboolean
+tcsd_tpm2_binding_bind_live(TcsdTpm *tpm, const char *tpm_device, const char *state_dir,
+			    GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	gboolean converted;
+
+	if (tcsd_tpm2_binding_get_state() != TCSD_TPM2_BINDING_PENDING ||
+	    tcsd_tpm_device_get_backend(tpm->dev) != TCSD_TPM_BACKEND_SWTPM)
+		return fail(error, "the embedded TPM's state is not waiting for a binding");
+	/* CMD_SHUTDOWN: swtpm writes its volatile state, which the conversion carries over */
+	g_clear_pointer(&tpm->dev, tcsd_tpm_device_free);
+	converted = tcsd_tpm2_binding_convert(state_dir, error);
+	/* bound after a conversion, the old unbound state otherwise */
+	tpm->dev = reopen(tpm_device, state_dir, &local);
+	if (tpm->dev == NULL) {
+		/* nothing left to serve TPM commands with: systemd restarts tcsd */
+		g_critical("cannot restart the embedded swtpm after %s: %s",
+			   converted ? "the conversion" : "a failed conversion", local->message);
+		exit(1);
+	}
+	return converted;
 }

@@ -48,7 +48,18 @@ TcsdSwtpm *tcsd_tpm2_binding_start_swtpm(const char *state_dir, GError **error);
  */
 gboolean tcsd_tpm2_binding_convert(const char *state_dir, GError **error);
 
+/*
+ * The live form of the conversion, on the TPM worker of a running tcsd whose
+ * state is PENDING: stop swtpm (it saves its volatile state), convert, start
+ * it again bound; loaded keys and sessions come back with the volatile state.
+ */
+struct _TcsdTpm;
+gboolean tcsd_tpm2_binding_bind_live(struct _TcsdTpm *tpm, const char *tpm_device,
+				     const char *state_dir, GError **error);
+
 TcsdTpm2BindingState tcsd_tpm2_binding_get_state(void);
+/* "device", "tcp" or "swtpm" for a TcsdTpmBackend */
+const char *tcsd_tpm2_binding_backend_name(int backend);
 /* "none", "tpm2" or "pending" */
 const char *tcsd_tpm2_binding_state_name(TcsdTpm2BindingState st);
 /* The PCRs of the active binding (bit mask), 0 when none. */
