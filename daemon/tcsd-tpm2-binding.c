@@ -297,7 +297,10 @@ run_ioctl(const char *state_dir, GError **error, ...)
 	return TRUE;
 }
 
-/* an swtpm on dir (not yet initialised, so its state blobs can be read or set) */
+/*
+ * An swtpm on dir: the source initialised (TPM_Init loads its state, whose
+ * blobs are then read), the target not (its blobs can only be set before).
+ */
 static GSubprocess *
 spawn_convert_swtpm(const char *state_dir, const char *dir, const char *ctrl,
 		    const guint8 *key, GError **error)
@@ -325,7 +328,7 @@ spawn_convert_swtpm(const char *state_dir, const char *dir, const char *ctrl,
 	} else {
 		proc = g_subprocess_launcher_spawn(launcher, error, "swtpm", "socket", "--tpmstate",
 						   tpmstate, "--server", server, "--ctrl", ctrl_arg,
-						   NULL);
+						   "--flags", "not-need-init", NULL);
 	}
 	if (proc == NULL)
 		return NULL;
@@ -401,9 +404,18 @@ save_blobs(const char *state_dir, GError **error)
 		return FALSE;
 	for (guint i = 0; i < G_N_ELEMENTS(blob_types) && ok; i++) {
 		g_autofree char *file = g_strdup_printf(CONVERT_DIR "/%s", blob_types[i]);
+		g_autoptr(GError) local = NULL;
 
-		ok = run_ioctl(state_dir, error, "--unix", ctrl, "--save", blob_types[i], file,
-			       NULL);
+		if (run_ioctl(state_dir, &local, "--unix", ctrl, "--save", blob_types[i], file,
+			      NULL))
+			continue;
+		/* only the permanent state must exist; a TPM shut down cleanly may have no other */
+		if (i == 0) {
+			g_propagate_error(error, g_steal_pointer(&local));
+			ok = FALSE;
+		} else {
+			g_debug("no %s state to convert: %s", blob_types[i], local->message);
+		}
 	}
 	return stop_convert_swtpm(state_dir, proc, ctrl, ok ? error : NULL) && ok;
 }
