@@ -194,6 +194,7 @@ unseal_key(const char *state_dir, const char *sealed_path, guint8 *key, guint32 
 	TcsTpm2Error err;
 	TcsTpm2Status st;
 	gsize len = 0;
+	gint64 t0;
 
 	if (!g_file_get_contents(sealed_path, (char **)&blob, &len, &local))
 		return fail(error, "cannot read the sealed state key: %s", local->message);
@@ -202,7 +203,10 @@ unseal_key(const char *state_dir, const char *sealed_path, guint8 *key, guint32 
 			    "the embedded TPM's state in %s is bound to a TPM 2.0 (%s) but "
 			    "tpm2_binding = none: set tpm2_binding to the TCTI of that TPM",
 			    state_dir, TCSD_TPM2_SEALED_FILE);
+	t0 = g_get_monotonic_time();
 	st = tcs_tpm2_unseal(binding.tcti, blob, len, key, &err);
+	g_debug("unsealing the state key took %" G_GINT64_FORMAT " ms",
+		(g_get_monotonic_time() - t0) / 1000);
 	if (st != TCS_TPM2_OK)
 		return fail(error, "cannot unlock the embedded TPM's state in %s: %s", state_dir,
 			    err.message);
