@@ -402,6 +402,8 @@ tcsd_swtpm_start_keyed(const char *state_dir, const guint8 *key, GError **error)
 	swtpm_stop_stale(s);
 	if (!swtpm_spawn(s, error) || !swtpm_wait_ready(s, error))
 		return NULL;
+	/* swtpm has read it from the pipe */
+	explicit_bzero(s->key, sizeof(s->key));
 	g_debug("swtpm (pid %d) serves %s", s->pid, s->tpm_dir);
 	return g_steal_pointer(&s);
 }

@@ -215,6 +215,48 @@ unseal_key(const char *state_dir, const char *sealed_path, guint8 *key, guint32 
 	return TRUE;
 }
 
+static gboolean remove_tree(const char *path);
+static gboolean file_is_encrypted(const char *path);
+
+/*
+ * Finish or undo a conversion that tcsd did not live to complete
+ * (tcsd_tpm2_binding_convert: the sealed key is written first, then
+ * NEW_TPM_DIR replaces TPM_DIR, then CONVERT_DIR with the plaintext goes).
+ */
+static gboolean
+recover_conversion(const char *state_dir, GError **error)
+{
+	g_autofree char *sealed = state_path(state_dir, TCSD_TPM2_SEALED_FILE);
+	g_autofree char *tpm = state_path(state_dir, TPM_DIR);
+	g_autofree char *work = state_path(state_dir, CONVERT_DIR);
+	g_autofree char *new_tpm = state_path(state_dir, NEW_TPM_DIR);
+	g_autofree char *permall = g_build_filename(tpm, PERMALL, NULL);
+	g_autofree char *new_permall = g_build_filename(new_tpm, PERMALL, NULL);
+	g_autofree char *old_tpm = g_build_filename(work, "old-tpm", NULL);
+
+	if (!g_file_test(sealed, G_FILE_TEST_EXISTS)) {
+		/* interrupted before the switch: the unbound state is intact */
+		if (g_file_test(new_tpm, G_FILE_TEST_EXISTS) || g_file_test(work, G_FILE_TEST_EXISTS))
+			g_warning("removing the remains of an interrupted conversion in %s", state_dir);
+		remove_tree(new_tpm);
+		remove_tree(work);
+		return TRUE;
+	}
+	if (g_file_test(new_tpm, G_FILE_TEST_EXISTS) && file_is_encrypted(new_permall) &&
+	    !file_is_encrypted(permall)) {
+		g_warning("completing an interrupted conversion in %s", state_dir);
+		if (g_file_test(tpm, G_FILE_TEST_EXISTS) &&
+		    ((g_mkdir(work, 0700) != 0 && errno != EEXIST) || rename(tpm, old_tpm) != 0))
+			return fail(error, "cannot move %s aside: %s", tpm, g_strerror(errno));
+		if (rename(new_tpm, tpm) != 0)
+			return fail(error, "cannot move %s to %s: %s", new_tpm, tpm,
+				    g_strerror(errno));
+	}
+	/* the unencrypted copy and the blobs never outlive a conversion */
+	remove_tree(work);
+	return TRUE;
+}
+
 TcsdSwtpm *
 tcsd_tpm2_binding_start_swtpm(const char *state_dir, GError **error)
 {
@@ -224,8 +266,11 @@ tcsd_tpm2_binding_start_swtpm(const char *state_dir, GError **error)
 	TcsdSwtpm *s;
 	guint32 pcrs = 0;
 
+	/* unconfigured (a test opening the device directly): no binding, never the host's TPM */
 	if (!binding.configured)
-		tcsd_tpm2_binding_configure(NULL, 0);
+		tcsd_tpm2_binding_configure("none", 0);
+	if (!recover_conversion(state_dir, error))
+		return NULL;
 	if (g_file_test(sealed, G_FILE_TEST_EXISTS)) {
 		if (!unseal_key(state_dir, sealed, key, &pcrs, error))
 			return NULL;

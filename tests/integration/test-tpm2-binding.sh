@@ -10,6 +10,7 @@
 #     refused without the polkit action, then converts; the state file is
 #     encrypted, the plaintext copy gone, the tree decrypts (keys kept), also
 #     after a restart
+#   - an interrupted conversion is completed at the next start
 #   - the state key is nowhere: not in state_dir, swtpm's or tcsd's argv or
 #     environment (the key comes from unsealing it here, with the test helper)
 #   - the state directory copied to the other machine: tcsd refuses with the
@@ -183,6 +184,20 @@ t_ok "tcsd restarts on the bound state" start_tcsd
 rm -rf "$W/out2"; mkdir "$W/out2"
 t_run 0 "the tree decrypts after the restart" tpmdecrypt -i "$W/tree.enc" -C "$W/out2"
 t_ok "tpm_version works" eval "tpm_version >/dev/null 2>&1"
+stop_tcsd
+
+# tcsd died in the conversion after writing the sealed key, before the switch:
+# the encrypted state waits in tpm.bound-new, the plaintext one is still tpm/
+mkdir -p "$W/plain"
+swtpm_setup --tpm-state "$W/plain" --createek --logfile "$W/plain.log" >/dev/null 2>&1
+mv "$STATE/tpm" "$STATE/tpm.bound-new"
+cp -a "$W/plain" "$STATE/tpm"; mkdir "$STATE/tpm2-convert"; echo blob > "$STATE/tpm2-convert/permanent"
+chown -R tss:tss "$STATE"
+t_ok "an interrupted conversion: tcsd completes it at start" start_tcsd
+t_ok "  the encrypted state is in place, the plaintext and the blobs gone" \
+    eval 'perm_encrypted "$STATE" && [ ! -e "$STATE/tpm.bound-new" ] && [ ! -e "$STATE/tpm2-convert" ]'
+rm -rf "$W/out3"; mkdir "$W/out3"
+t_run 0 "  the tree decrypts" tpmdecrypt -i "$W/tree.enc" -C "$W/out3"
 stop_tcsd
 
 # ------------------------------------------------------------------ another machine
