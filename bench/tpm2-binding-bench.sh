@@ -83,6 +83,7 @@ for i in $(seq "$REPS"); do
         T[$n]+="$(activate "$n") " || exit 1
     done
 done
+# shellcheck disable=SC2086 # $1: the list of times, split on purpose
 stats() { python3 -c 'import statistics,sys; v=[int(x) for x in sys.argv[1:]]; print(f"{statistics.median(v):.0f} ms (min {min(v)}, max {max(v)})")' $1; }
 echo "| first reply through socket activation (tpm_version, $REPS runs) | median |"
 echo "|---|---|"

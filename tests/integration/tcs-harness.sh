@@ -478,8 +478,8 @@ tcs_start_tcsd_ours() {
     _tcs_wait_tcsd "$n" || return 1
     if [ "${TCS_EMBEDDED_TPM2:-0}" = 1 ]; then
         # the port comes first; the embedded TPM (manufactured on first use) after it
-        local i
-        for i in $(seq 600); do
+        local _
+        for _ in $(seq 600); do
             [ "$(grep -c ' up: TPM' "$TCS_DIR/tcsd.log")" -gt "${_TCS_UP_COUNT:-0}" ] && break
             _tcs_alive "$_TCS_TCSD_PID" || { cat "$TCS_DIR/tcsd.log" >&2; return 1; }
             sleep 0.1

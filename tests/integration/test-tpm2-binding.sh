@@ -45,11 +45,11 @@ unset TPM_PASSWD TCS_PASS TPM_NEW_PASSWD
 READ_ACTIONS=(org.tcs.manager.read-status org.tcs.manager.list-keys)
 
 # ------------------------------------------------------------------ two hosts' TPM 2.0
-HOST_PID=()
+
 start_host() { # NAME: prints the TCTI
-    local name=$1 p try
+    local name=$1 p
     mkdir -p "$TCS_DIR/$name"
-    for try in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do
         p=$(tcs_free_port) || return 1
         echo $((p + 1)) >> "$TCS_DIR/ports.used"
         _tcs_port_in_use $((p + 1)) && continue
@@ -105,13 +105,13 @@ dbus = yes
 CONF
 }
 start_tcsd() { # 0 when it comes up, 1 when it exits (its log in $T_ERR)
-    local n before
+    local before
     stop_tcsd
     before=$(grep -c ' up: TPM' "$TCS_DIR/tcsd.log" 2>/dev/null)
     "$TCSD" -f -c "$TCS_DIR/tcsd.conf" </dev/null >>"$TCS_DIR/tcsd.log" 2>&1 &
     TPID=$!
     tcs_track_pid "$TPID"
-    for n in $(seq 600); do
+    for _ in $(seq 600); do
         [ "$(grep -c ' up: TPM' "$TCS_DIR/tcsd.log")" -gt "${before:-0}" ] && break
         _tcs_alive "$TPID" || break
         sleep 0.1
