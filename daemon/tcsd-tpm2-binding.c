@@ -257,6 +257,29 @@ recover_conversion(const char *state_dir, GError **error)
 	return TRUE;
 }
 
+/* a new random state key, sealed into state_dir; key is wiped on failure */
+static gboolean
+bind_new(const char *state_dir, guint8 key[TCS_TPM2_STATE_KEY_LEN], GError **error)
+{
+	g_autofree guint8 *blob = NULL;
+	TcsTpm2Error err;
+	gsize len = 0;
+
+	if (RAND_priv_bytes(key, TCS_TPM2_STATE_KEY_LEN) != 1)
+		return fail(error, "cannot generate the state key");
+	if (tcs_tpm2_seal(binding.tcti, binding.pcrs, key, &blob, &len, &err) != TCS_TPM2_OK) {
+		explicit_bzero(key, TCS_TPM2_STATE_KEY_LEN);
+		return fail(error, "cannot bind the embedded TPM to the TPM 2.0: %s", err.message);
+	}
+	if (!write_sealed(state_dir, blob, len, error)) {
+		explicit_bzero(key, TCS_TPM2_STATE_KEY_LEN);
+		return FALSE;
+	}
+	g_message("bound the embedded TPM's state in %s to the TPM 2.0 (%s)", state_dir,
+		  binding.tcti);
+	return TRUE;
+}
+
 TcsdSwtpm *
 tcsd_tpm2_binding_start_swtpm(const char *state_dir, GError **error)
 {
@@ -281,29 +304,10 @@ tcsd_tpm2_binding_start_swtpm(const char *state_dir, GError **error)
 		set_state(TCSD_TPM2_BINDING_PENDING, 0);
 		return tcsd_swtpm_start(state_dir, error);
 	} else if (binding.tcti != NULL) {
-		g_autofree guint8 *blob = NULL;
-		TcsTpm2Error err;
-		gsize len = 0;
-
 		/* a new TPM: its state is encrypted from the start */
-		if (RAND_priv_bytes(key, sizeof(key)) != 1)
-			return fail(error, "cannot generate the state key"), NULL;
-		if (tcs_tpm2_seal(binding.tcti, binding.pcrs, key, &blob, &len, &err) !=
-		    TCS_TPM2_OK) {
-			explicit_bzero(key, sizeof(key));
-			return fail(error, "cannot bind the embedded TPM to the TPM 2.0: %s",
-				    err.message),
-			       NULL;
-		}
-		if (!write_sealed(state_dir, blob, len, error)) {
-			free(g_steal_pointer(&blob));
-			explicit_bzero(key, sizeof(key));
+		if (!bind_new(state_dir, key, error))
 			return NULL;
-		}
-		free(g_steal_pointer(&blob));
 		pcrs = binding.pcrs;
-		g_message("bound the embedded TPM's state in %s to the TPM 2.0 (%s)", state_dir,
-			  binding.tcti);
 	} else {
 		set_state(TCSD_TPM2_BINDING_NONE, 0);
 		return tcsd_swtpm_start(state_dir, error);
@@ -389,9 +393,8 @@ spawn_convert_swtpm(const char *state_dir, const char *dir, const char *ctrl,
 		if (g_subprocess_get_identifier(proc) == NULL || g_get_monotonic_time() > deadline) {
 			g_subprocess_force_exit(proc);
 			g_subprocess_wait(proc, NULL, NULL);
-			return fail(error, "swtpm for the conversion did not start: %s",
-				    local->message),
-			       NULL;
+			fail(error, "swtpm for the conversion did not start: %s", local->message);
+			return NULL;
 		}
 		g_usleep(20000);
 	}
@@ -540,7 +543,6 @@ tcsd_tpm2_binding_convert(const char *state_dir, GError **error)
 	/* the switch: sealed key first, then the directories; the old plaintext goes */
 	if (ok)
 		ok = write_sealed(state_dir, blob, len, error);
-	free(g_steal_pointer(&blob));
 	if (ok && (rename(tpm, old_tpm) != 0 || rename(new_tpm, tpm) != 0))
 		ok = fail(error, "cannot switch %s to the converted state: %s", tpm,
 			  g_strerror(errno));
