@@ -259,6 +259,13 @@ tpm2_read_pcrs(Tpm2 *t, uint32_t mask, uint8_t values[][PCR_DIGEST_LEN], TcsTpm2
 				got |= (uint32_t)out_sel->pcrSelections[i].pcrSelect[b] << (8 * b);
 		}
 		got &= todo;
+		if (got == 0) {
+			/* nothing of what was asked: no SHA-256 bank, or no such PCR */
+			Esys_Free(out_sel);
+			Esys_Free(digests);
+			set_error(err, "TPM 2.0 has no SHA-256 bank with the PCRs asked for");
+			return TCS_TPM2_ERR_TPM;
+		}
 		/* the TPM answers in ascending PCR order, at most 8 per call */
 		for (unsigned i = 0, d = 0; i <= TCS_TPM2_MAX_PCR && got != 0; i++) {
 			if (!(got & (1u << i)))
@@ -275,10 +282,6 @@ tpm2_read_pcrs(Tpm2 *t, uint32_t mask, uint8_t values[][PCR_DIGEST_LEN], TcsTpm2
 		}
 		Esys_Free(out_sel);
 		Esys_Free(digests);
-		if (n == 0 || (todo != 0 && got == todo)) {
-			set_error(err, "TPM 2.0 has no SHA-256 bank with the PCRs asked for");
-			return TCS_TPM2_ERR_TPM;
-		}
 	}
 	return TCS_TPM2_OK;
 }
