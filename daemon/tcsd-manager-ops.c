@@ -154,7 +154,8 @@ read_state(TcsdDaemon *d, TcsClient *c, TcsdTpmState *st)
 
 	*st = (TcsdTpmState){0};
 	st->owner_secret_stored = tcsd_owner_secret_exists(d);
-	g_strlcpy(st->tpm_backend, tcsd_tpm2_binding_backend_name(tcsd_tpm_device_get_backend(d->tpm->dev)),
+	g_strlcpy(st->tpm_backend,
+		  tcsd_tpm2_binding_backend_name(tcsd_tpm_device_get_backend(d->tpm->dev)),
 		  sizeof(st->tpm_backend));
 	g_strlcpy(st->tpm2_binding, tcsd_tpm2_binding_state_name(tcsd_tpm2_binding_get_state()),
 		  sizeof(st->tpm2_binding));
@@ -998,12 +999,15 @@ tcsd_manager_run_op(TcsdDaemon *d, TcsdOp *op)
 		break;
 	case TCSD_OP_BIND_TPM2:
 		/* swtpm restarts under the new key: on the worker, between two TCS requests */
-		if (tcsd_tpm2_binding_get_state() != TCSD_TPM2_BINDING_PENDING) {
-			g_set_error(&op->error, TCSD_MANAGER_ERROR, TCSD_MANAGER_ERROR_NOT_SUPPORTED,
-				    tcsd_tpm2_binding_get_state() == TCSD_TPM2_BINDING_BOUND
-					    ? "the embedded TPM is already bound to the TPM 2.0"
-					    : "nothing to bind: tcsd does not run the embedded swtpm, "
-					      "or tpm2_binding is none (or the TPM 2.0 is missing)");
+		if (tcsd_tpm2_binding_get_state() == TCSD_TPM2_BINDING_BOUND) {
+			g_set_error_literal(&op->error, TCSD_MANAGER_ERROR,
+					    TCSD_MANAGER_ERROR_NOT_SUPPORTED,
+					    "the embedded TPM is already bound to the TPM 2.0");
+		} else if (tcsd_tpm2_binding_get_state() != TCSD_TPM2_BINDING_PENDING) {
+			g_set_error_literal(&op->error, TCSD_MANAGER_ERROR,
+					    TCSD_MANAGER_ERROR_NOT_SUPPORTED,
+					    "nothing to bind: tcsd does not run the embedded "
+					    "swtpm, or tpm2_binding is none (or no TPM 2.0)");
 		} else if (tcsd_tpm2_binding_bind_live(d->tpm, d->config->tpm_device,
 						       d->config->state_dir, &error)) {
 			g_autofree char *text = tcsd_tpm2_binding_describe();

@@ -236,8 +236,10 @@ recover_conversion(const char *state_dir, GError **error)
 
 	if (!g_file_test(sealed, G_FILE_TEST_EXISTS)) {
 		/* interrupted before the switch: the unbound state is intact */
-		if (g_file_test(new_tpm, G_FILE_TEST_EXISTS) || g_file_test(work, G_FILE_TEST_EXISTS))
-			g_warning("removing the remains of an interrupted conversion in %s", state_dir);
+		if (g_file_test(new_tpm, G_FILE_TEST_EXISTS) ||
+		    g_file_test(work, G_FILE_TEST_EXISTS))
+			g_warning("removing the remains of an interrupted conversion in %s",
+				  state_dir);
 		remove_tree(new_tpm);
 		remove_tree(work);
 		return TRUE;
@@ -390,7 +392,8 @@ spawn_convert_swtpm(const char *state_dir, const char *dir, const char *ctrl,
 
 		if (run_ioctl(state_dir, &local, "--unix", ctrl, "-c", NULL))
 			return g_steal_pointer(&proc);
-		if (g_subprocess_get_identifier(proc) == NULL || g_get_monotonic_time() > deadline) {
+		if (g_subprocess_get_identifier(proc) == NULL ||
+		    g_get_monotonic_time() > deadline) {
 			g_subprocess_force_exit(proc);
 			g_subprocess_wait(proc, NULL, NULL);
 			fail(error, "swtpm for the conversion did not start: %s", local->message);
@@ -484,7 +487,8 @@ load_blobs(const char *state_dir, const guint8 *key, GError **error)
 	if (proc == NULL)
 		return FALSE;
 	for (guint i = 0; i < G_N_ELEMENTS(blob_types) && ok; i++) {
-		g_autofree char *file = g_build_filename(state_dir, CONVERT_DIR, blob_types[i], NULL);
+		g_autofree char *file =
+			g_build_filename(state_dir, CONVERT_DIR, blob_types[i], NULL);
 		g_autofree char *rel = g_strdup_printf(CONVERT_DIR "/%s", blob_types[i]);
 		struct stat st;
 

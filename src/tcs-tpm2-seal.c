@@ -120,7 +120,8 @@ tcs_tpm2_pcr_list_format(uint32_t mask, char *buf, size_t len)
 	}
 	for (unsigned i = 0; i <= TCS_TPM2_MAX_PCR && used < len; i++) {
 		if (mask & (1u << i))
-			used += (size_t)snprintf(buf + used, len - used, "%s%u", used ? "," : "", i);
+			used += (size_t)snprintf(buf + used, len - used, "%s%u", used ? "," : "",
+						 i);
 	}
 	return buf;
 }

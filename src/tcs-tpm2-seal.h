@@ -23,7 +23,7 @@ typedef enum {
 	TCS_TPM2_ERR_TCTI,	   /* the TPM 2.0 cannot be reached */
 	TCS_TPM2_ERR_TPM,	   /* the TPM 2.0 refused a command */
 	TCS_TPM2_ERR_FORMAT,	   /* the sealed blob is malformed */
-	TCS_TPM2_ERR_OTHER_TPM,	   /* sealed by another TPM 2.0 (or its owner seed was cleared) */
+	TCS_TPM2_ERR_OTHER_TPM,	   /* sealed by another TPM 2.0 (or its owner seed cleared) */
 	TCS_TPM2_ERR_PCR_MISMATCH, /* the PCR policy does not hold */
 } TcsTpm2Status;
 
