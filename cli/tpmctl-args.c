@@ -69,6 +69,7 @@ static const struct {
 	{ "changepwd", OWNER | BIT(OPT_STORE) | BIT(OPT_NEW_RANDOM) | BIT(OPT_NEW_ASK) |
 		BIT(OPT_NEW_PASSWD), 0, 0 },
 	{ "forgetpwd", 0, 0, 0 },
+	{ "bind", 0, 0, 0 },
 	{ "clear", OWNER | BIT(OPT_YES), 0, 0 },
 	{ "enable", OWNER, 0, 0 },
 	{ "disable", OWNER, 0, 0 },
@@ -96,6 +97,7 @@ tpmctl_usage(FILE *out)
 	      "                [--no-storage-keys] [--no-store]\n"
 	      "  changepwd [--store] [--new-secret-random|--new-secret-ask]\n"
 	      "  forgetpwd                      delete the owner secret tcsd stores\n"
+	      "  bind                           bind the embedded TPM's state to the TPM 2.0\n"
 	      "  clear [--yes]                  remove the owner (every key becomes unusable)\n"
 	      "  enable | disable | activate | deactivate\n"
 	      "  addkey rk|sk [--replace|--yes] create the roaming or system-specific key\n"

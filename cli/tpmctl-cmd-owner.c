@@ -343,3 +343,28 @@ tpmctl_cmd_set_activated(Tpmctl *ctl, TpmctlRequest *req)
 	}
 	return TPMCTL_EXIT_OK;
 }
+
+/* BindToTpm2: the embedded TPM's unbound state to one bound to the host's TPM 2.0 */
+int
+tpmctl_cmd_bind(Tpmctl *ctl, TpmctlRequest *req)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GVariant) reply = NULL;
+	const char *binding = NULL;
+
+	(void)req;
+	if (tpmctl_call(ctl, "BindToTpm2", NULL, G_VARIANT_TYPE("(s)"), NULL,
+			TPMCTL_TIMEOUT_LONG_MS, true, &reply, &error) != TPMCTL_EXIT_OK)
+		return tpmctl_report_error(ctl, "cannot bind the embedded TPM to the TPM 2.0",
+					   error);
+	g_variant_get(reply, "(&s)", &binding);
+	if (ctl->json) {
+		json_object *doc = json_result();
+
+		json_object_object_add(doc, "binding", json_object_new_string(binding));
+		tpmctl_json_print(doc);
+	} else {
+		printf("The embedded TPM's state is bound: %s\n", binding);
+	}
+	return TPMCTL_EXIT_OK;
+}

@@ -22,6 +22,7 @@ static const struct {
 	{ "takeownership", "passwd= random ask wellknown nostore nostoragekeys" },
 	{ "changepwd", "key= passwd= newpasswd= storeentry random ask wellknownowner" },
 	{ "forgetpwd", "" },
+	{ "bind", "" },
 	{ "clear", "passwd= yes wellknownowner" },
 	{ "enable", "passwd= wellknownowner" },
 	{ "disable", "passwd= wellknownowner" },
@@ -46,6 +47,7 @@ tpmctl_keyword_usage(TpmctlFront front, FILE *out)
 	fputs("Usage: tpmadm takeownership [passwd=PASSWORD|random|ask|wellknown] [nostore] [nostoragekeys]\n"
 	      "       tpmadm changepwd key=tpm [storeentry] [passwd=OLD] [newpasswd=NEW|random|ask]\n"
 	      "       tpmadm forgetpwd\n"
+	      "       tpmadm bind\n"
 	      "       tpmadm addkey key=rk|sk [yes] [secret=SECRET] [passwd=PASSWORD] [srkpasswd=PASSWORD]\n"
 	      "       tpmadm deletekeys CRITERIA... [descendants] [yes]\n"
 	      "       tpmadm backup filename=FILE [secret=SECRET] [passwd=PASSWORD] [srkpasswd=PASSWORD] [overwrite]\n"

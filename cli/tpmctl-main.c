@@ -24,6 +24,7 @@ static const Command commands[] = {
 	{ "takeownership", tpmctl_cmd_takeownership, false },
 	{ "changepwd", tpmctl_cmd_changepwd, false },
 	{ "forgetpwd", tpmctl_cmd_forgetpwd, false },
+	{ "bind", tpmctl_cmd_bind, false },
 	{ "clear", tpmctl_cmd_clear, false },
 	{ "enable", tpmctl_cmd_set_enabled, false },
 	{ "disable", tpmctl_cmd_set_enabled, false },

@@ -69,6 +69,22 @@ tpmctl_print_status(Tpmctl *ctl, GVariant *props)
 			printf("  %-22s%s\n", "TPM version:", s);
 		if (g_variant_lookup(props, "TpmManufacturer", "&s", &s))
 			printf("  %-22s%s\n", "TPM manufacturer:", s);
+		if (g_variant_lookup(props, "TpmBackend", "&s", &s))
+			printf("  %-22s%s\n", "TPM backend:", s);
+		if (g_variant_lookup(props, "Tpm2Binding", "&s", &s)) {
+			g_autoptr(GVariant) pcrs = g_variant_lookup_value(props, "Tpm2BindingPcrs",
+									   G_VARIANT_TYPE("au"));
+			g_autoptr(GString) list = g_string_new(NULL);
+
+			for (gsize i = 0; pcrs && i < g_variant_n_children(pcrs); i++) {
+				g_variant_get_child(pcrs, i, "u", &u);
+				g_string_append_printf(list, "%s%u", i ? "," : "", u);
+			}
+			if (list->len)
+				printf("  %-22s%s (PCRs %s)\n", "TPM 2.0 binding:", s, list->str);
+			else
+				printf("  %-22s%s\n", "TPM 2.0 binding:", s);
+		}
 		if (g_variant_lookup(props, "ConnectedClients", "u", &u))
 			printf("  %-22s%u\n", "TSS clients:", u);
 		if (g_variant_lookup(props, "DaemonVersion", "&s", &s))

@@ -156,6 +156,7 @@ int tpmctl_cmd_keyinfo(Tpmctl *ctl, TpmctlRequest *req);
 int tpmctl_cmd_takeownership(Tpmctl *ctl, TpmctlRequest *req);
 int tpmctl_cmd_changepwd(Tpmctl *ctl, TpmctlRequest *req);
 int tpmctl_cmd_forgetpwd(Tpmctl *ctl, TpmctlRequest *req);
+int tpmctl_cmd_bind(Tpmctl *ctl, TpmctlRequest *req);
 int tpmctl_cmd_clear(Tpmctl *ctl, TpmctlRequest *req);
 int tpmctl_cmd_set_enabled(Tpmctl *ctl, TpmctlRequest *req);
 int tpmctl_cmd_set_activated(Tpmctl *ctl, TpmctlRequest *req);

@@ -31,6 +31,7 @@ typedef enum {
 	OPT_TPM_DEVICE,
 	OPT_USERS,
 	OPT_DBUS,
+	OPT_TCTI,
 } TcsdOptionKind;
 
 typedef struct {
@@ -62,6 +63,8 @@ static const TcsdOption options[] = {
 	OPT(disable_ipv4, OPT_BOOL),
 	OPT(disable_ipv6, OPT_BOOL),
 	OPT(tpm_device, OPT_TPM_DEVICE),
+	OPT(tpm2_binding, OPT_TCTI),
+	OPT(tpm2_pcrs, OPT_PCRS),
 	{"owner_users", OPT_USERS, offsetof(TcsdConfig, owner_uids), 0, 0},
 	OPT(state_dir, OPT_DIR),
 	OPT_RANGE(max_connections, 1, 1000000),
@@ -219,7 +222,7 @@ parse_pcrs(const char *value, guint32 *out, GError **error)
 	g_auto(GStrv) items = NULL;
 	guint32 mask = 0;
 
-	if (*value == '\0') {
+	if (*value == '\0' || g_strcmp0(value, "none") == 0) {
 		*out = 0;
 		return TRUE;
 	}
@@ -424,6 +427,15 @@ config_apply(TcsdConfig *c, const TcsdOption *opt, const char *value, GError **e
 		set_string(field, g_strdup(value));
 		return TRUE;
 	}
+	case OPT_TCTI:
+		/* "none" or NAME[:CONF] for tpm2-tss' TCTI loader; it checks the rest when used */
+		if (*value == '\0' || *value == ':' || strpbrk(value, " \t\n") != NULL) {
+			g_set_error(error, TCSD_CONFIG_ERROR, TCSD_CONFIG_ERROR_INVALID_VALUE,
+				    "'%s' is not none or a TCTI such as device:/dev/tpmrm0", value);
+			return FALSE;
+		}
+		set_string(field, g_strdup(value));
+		return TRUE;
 	case OPT_USERS: {
 		GArray *uids = NULL;
 
@@ -635,6 +647,7 @@ tcsd_config_free(TcsdConfig *c)
 	g_free(c->host_platform_class);
 	g_free(c->all_platform_classes);
 	g_free(c->tpm_device);
+	g_free(c->tpm2_binding);
 	g_clear_pointer(&c->owner_uids, g_array_unref);
 	g_free(c->state_dir);
 	g_free(c);

@@ -43,6 +43,10 @@ typedef struct {
 	gboolean disable_ipv4;
 	gboolean disable_ipv6;
 	char *tpm_device; /* "auto", "swtpm", "tcp:HOST:PORT[:CTRLPORT]" or an absolute path */
+	/* the embedded swtpm's state bound to a TPM 2.0: a tpm2-tss TCTI, "none", or NULL for
+	 * the default (device:/dev/tpmrm0 when it exists); docs/tpm2-binding.md */
+	char *tpm2_binding;
+	guint32 tpm2_pcrs; /* PCR policy of the binding, bit n = PCR n */
 	GArray *owner_uids; /* of uid_t: users allowed to run owner operations */
 	char *state_dir;
 	guint max_connections;

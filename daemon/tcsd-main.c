@@ -28,6 +28,7 @@
 #include "tcsd-server.h"
 #include "tcsd-sessions.h"
 #include "tcsd-tpm.h"
+#include "tcsd-tpm2-binding.h"
 
 void tcsd_evlog_free(TcsdEventLog *log);
 
@@ -335,6 +336,7 @@ run(int argc, char **argv)
 					    "system_ps_file", &error))
 		goto fail;
 	if (!dev) {
+		tcsd_tpm2_binding_configure(config->tpm2_binding, config->tpm2_pcrs);
 		dev = tcsd_tpm_device_open(config->tpm_device, config->state_dir, &error);
 		if (!dev)
 			goto fail;

@@ -15,6 +15,8 @@
 #include "tcsd-dispatch.h"
 #include "tcsd-manager-private.h"
 #include "tcsd-ps.h"
+#include "tcsd-tpm.h"
+#include "tcsd-tpm2-binding.h"
 
 /* the manager's own connection id: never handed to a TCP connection */
 #define TCSD_MANAGER_CONN_ID (G_MAXUINT64 - 1)
@@ -152,6 +154,12 @@ read_state(TcsdDaemon *d, TcsClient *c, TcsdTpmState *st)
 
 	*st = (TcsdTpmState){0};
 	st->owner_secret_stored = tcsd_owner_secret_exists(d);
+	g_strlcpy(st->tpm_backend,
+		  tcsd_tpm2_binding_backend_name(tcsd_tpm_device_get_backend(d->tpm->dev)),
+		  sizeof(st->tpm_backend));
+	g_strlcpy(st->tpm2_binding, tcsd_tpm2_binding_state_name(tcsd_tpm2_binding_get_state()),
+		  sizeof(st->tpm2_binding));
+	st->tpm2_pcrs = tcsd_tpm2_binding_get_pcrs();
 	/* TPM_PERMANENT_FLAGS: tag, disable, ownership, deactivated, readPubek, disableOwnerClear */
 	if (get_flag_bytes(c, TPM_CAP_FLAG_PERMANENT, &perm, &perm_len) != 0 || perm_len < 7)
 		return;
@@ -933,7 +941,8 @@ tcsd_manager_run_op(TcsdDaemon *d, TcsdOp *op)
 	TcsClient *c = NULL;
 
 	/* ListKeys needs no TPM; everything else talks to it */
-	if (op->kind != TCSD_OP_LIST_KEYS && op->kind != TCSD_OP_FORGET_OWNER_SECRET) {
+	if (op->kind != TCSD_OP_LIST_KEYS && op->kind != TCSD_OP_FORGET_OWNER_SECRET &&
+	    op->kind != TCSD_OP_BIND_TPM2) {
 		c = tcsd_manager_client(d, &error);
 		if (!c) {
 			op->error = g_steal_pointer(&error);
@@ -987,6 +996,27 @@ tcsd_manager_run_op(TcsdDaemon *d, TcsdOp *op)
 		break;
 	case TCSD_OP_RESTORE:
 		tcsd_manager_restore_run(d, c, op);
+		break;
+	case TCSD_OP_BIND_TPM2:
+		/* swtpm restarts under the new key: on the worker, between two TCS requests */
+		if (tcsd_tpm2_binding_get_state() == TCSD_TPM2_BINDING_BOUND) {
+			g_set_error_literal(&op->error, TCSD_MANAGER_ERROR,
+					    TCSD_MANAGER_ERROR_NOT_SUPPORTED,
+					    "the embedded TPM is already bound to the TPM 2.0");
+		} else if (tcsd_tpm2_binding_get_state() != TCSD_TPM2_BINDING_PENDING) {
+			g_set_error_literal(&op->error, TCSD_MANAGER_ERROR,
+					    TCSD_MANAGER_ERROR_NOT_SUPPORTED,
+					    "nothing to bind: tcsd does not run the embedded "
+					    "swtpm, or tpm2_binding is none (or no TPM 2.0)");
+		} else if (tcsd_tpm2_binding_bind_live(d->tpm, d->config->tpm_device,
+						       d->config->state_dir, &error)) {
+			g_autofree char *text = tcsd_tpm2_binding_describe();
+
+			op->result = g_variant_new("(s)", text);
+		} else {
+			op->error = g_error_new_literal(TCSD_MANAGER_ERROR, TCSD_MANAGER_ERROR_TPM,
+							error->message);
+		}
 		break;
 	case TCSD_OP_REFRESH:
 		break;

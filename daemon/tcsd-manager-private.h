@@ -45,6 +45,9 @@ typedef struct {
 	char manufacturer[16];
 	gboolean owned, enabled, activated, ownable, owner_clear_disabled, force_clear_disabled;
 	gboolean owner_secret_stored;
+	char tpm_backend[16];  /* device, tcp, swtpm */
+	char tpm2_binding[16]; /* none, tpm2, pending (tcsd-tpm2-binding.h) */
+	guint32 tpm2_pcrs;
 } TcsdTpmState;
 
 /* A secret argument after its mode was applied. */
@@ -80,6 +83,7 @@ typedef enum {
 	TCSD_OP_DELETE_KEYS,
 	TCSD_OP_BACKUP,
 	TCSD_OP_RESTORE,
+	TCSD_OP_BIND_TPM2,
 	TCSD_OP_REFRESH, /* no method: re-read the TPM state */
 } TcsdOpKind;
 

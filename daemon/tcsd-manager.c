@@ -156,6 +156,19 @@ state_property(TcsdManager *m, const char *name)
 		return g_variant_new_boolean(st->force_clear_disabled);
 	if (!strcmp(name, "OwnerSecretStored"))
 		return g_variant_new_boolean(st->owner_secret_stored);
+	if (!strcmp(name, "TpmBackend"))
+		return g_variant_new_string(st->tpm_backend);
+	if (!strcmp(name, "Tpm2Binding"))
+		return g_variant_new_string(st->tpm2_binding);
+	if (!strcmp(name, "Tpm2BindingPcrs")) {
+		GVariantBuilder b;
+
+		g_variant_builder_init(&b, G_VARIANT_TYPE("au"));
+		for (guint i = 0; i < 32; i++)
+			if (st->tpm2_pcrs & (1u << i))
+				g_variant_builder_add(&b, "u", i);
+		return g_variant_builder_end(&b);
+	}
 	if (!strcmp(name, "ConnectedClients"))
 		return g_variant_new_uint32(tcsd_server_count_connections(m->server));
 	return NULL;
@@ -181,7 +194,8 @@ update_state(TcsdManager *m, const TcsdTpmState *st)
 					    "Owned",		   "Enabled",
 					    "Activated",	   "Ownable",
 					    "OwnerClearDisabled", "ForceClearDisabled",
-					    "OwnerSecretStored"};
+					    "OwnerSecretStored",  "TpmBackend",
+					    "Tpm2Binding",	   "Tpm2BindingPcrs"};
 	GVariantBuilder changed;
 	gboolean any = FALSE;
 
@@ -655,6 +669,7 @@ static const MethodInfo methods[] = {
 	{"DeleteKeys", TCSD_OP_DELETE_KEYS, TRUE, FALSE},
 	{"Backup", TCSD_OP_BACKUP, TRUE, FALSE},
 	{"Restore", TCSD_OP_RESTORE, TRUE, FALSE},
+	{"BindToTpm2", TCSD_OP_BIND_TPM2, TRUE, FALSE},
 };
 
 static gboolean
@@ -808,6 +823,7 @@ parse_args(TcsdOp *op, GVariant *params, GError **error)
 		return op->fd_out >= 0 &&
 		       tcsd_manager_check_fd(op->fd_out, TCSD_FD_WRITE_FILE, "the safety copy", error);
 	}
+	case TCSD_OP_BIND_TPM2:
 	case TCSD_OP_REFRESH:
 		break;
 	}

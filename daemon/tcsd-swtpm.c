@@ -32,6 +32,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(TcsWbuf, tcs_wbuf_free)
 
 struct _TcsdSwtpm {
 	char *state_dir;
+	guint8 key[TCSD_SWTPM_KEY_LEN]; /* state encryption key (TPM 2.0 binding); wiped */
+	gboolean has_key;
 	char *tpm_dir;
 	int dir_fd; /* state_dir, for socket paths too long for sockaddr_un */
 	GSubprocess *proc;
@@ -101,6 +103,50 @@ log_tail(const char *state_dir, const char *name)
 	return g_strdup(lines[g_strv_length(lines) - 1]);
 }
 
+int
+tcsd_swtpm_secret_pipe(const void *data, gsize len, GError **error)
+{
+	int p[2];
+
+	/* the secret fits in the pipe buffer: written whole before the child runs */
+	if (len > 4096 || pipe2(p, O_CLOEXEC) < 0) {
+		g_set_error(error, TCSD_TPM_DEVICE_ERROR, TCSD_TPM_DEVICE_ERROR_FAILED,
+			    "cannot create a pipe: %s", g_strerror(errno));
+		return -1;
+	}
+	if (write(p[1], data, len) != (ssize_t)len) {
+		g_set_error(error, TCSD_TPM_DEVICE_ERROR, TCSD_TPM_DEVICE_ERROR_FAILED,
+			    "cannot write to a pipe: %s", g_strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	close(p[1]);
+	return p[0];
+}
+
+/* hand the state key to swtpm_setup (hex, --keyfile-fd) or swtpm (binary, --key fd=) as fd 3 */
+static gboolean
+pass_key(TcsdSwtpm *s, GSubprocessLauncher *launcher, gboolean hex, GError **error)
+{
+	char text[2 * TCSD_SWTPM_KEY_LEN + 2];
+	int fd;
+
+	if (hex) {
+		for (guint i = 0; i < TCSD_SWTPM_KEY_LEN; i++)
+			g_snprintf(text + 2 * i, 3, "%02x", s->key[i]);
+		text[2 * TCSD_SWTPM_KEY_LEN] = '\n';
+		fd = tcsd_swtpm_secret_pipe(text, 2 * TCSD_SWTPM_KEY_LEN + 1, error);
+		explicit_bzero(text, sizeof(text));
+	} else {
+		fd = tcsd_swtpm_secret_pipe(s->key, TCSD_SWTPM_KEY_LEN, error);
+	}
+	if (fd < 0)
+		return FALSE;
+	g_subprocess_launcher_take_fd(launcher, fd, 3);
+	return TRUE;
+}
+
 static gboolean
 swtpm_manufacture(TcsdSwtpm *s, GError **error)
 {
@@ -116,9 +162,19 @@ swtpm_manufacture(TcsdSwtpm *s, GError **error)
 	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
 	g_subprocess_launcher_set_cwd(launcher, s->state_dir);
 	/* TPM 1.2 is swtpm_setup's default; no --overwrite: never replace an existing TPM */
-	proc = g_subprocess_launcher_spawn(launcher, error, "swtpm_setup", "--tpm-state",
-					   SWTPM_TPM_DIR, "--createek", "--logfile",
-					   SWTPM_SETUP_LOG, NULL);
+	if (s->has_key) {
+		/* bound: the state is encrypted from its first byte on disk */
+		if (!pass_key(s, launcher, TRUE, error))
+			return FALSE;
+		proc = g_subprocess_launcher_spawn(launcher, error, "swtpm_setup", "--tpm-state",
+						   SWTPM_TPM_DIR, "--createek", "--logfile",
+						   SWTPM_SETUP_LOG, "--cipher", "aes-256-cbc",
+						   "--keyfile-fd", "3", NULL);
+	} else {
+		proc = g_subprocess_launcher_spawn(launcher, error, "swtpm_setup", "--tpm-state",
+						   SWTPM_TPM_DIR, "--createek", "--logfile",
+						   SWTPM_SETUP_LOG, NULL);
+	}
 	if (proc == NULL) {
 		g_prefix_error(error, "cannot run swtpm_setup (is swtpm-tools installed?): ");
 		return FALSE;
@@ -234,9 +290,16 @@ swtpm_spawn(TcsdSwtpm *s, GError **error)
 	g_ptr_array_add(argv, g_strdup("not-need-init"));
 	g_ptr_array_add(argv, g_strdup("--log"));
 	g_ptr_array_add(argv, g_strdup("file=" SWTPM_LOG ",level=1,truncate"));
+	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+	if (s->has_key) {
+		/* the key through an inherited pipe: never on disk, in argv or the environment */
+		if (!pass_key(s, launcher, FALSE, error))
+			return FALSE;
+		g_ptr_array_add(argv, g_strdup("--key"));
+		g_ptr_array_add(argv, g_strdup("fd=3,mode=aes-256-cbc,format=binary"));
+	}
 	g_ptr_array_add(argv, NULL);
 
-	launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
 	g_subprocess_launcher_set_cwd(launcher, s->state_dir);
 	g_subprocess_launcher_set_child_setup(launcher, child_setup, GINT_TO_POINTER(getpid()),
 					      NULL);
@@ -312,9 +375,19 @@ swtpm_stop(TcsdSwtpm *s)
 TcsdSwtpm *
 tcsd_swtpm_start(const char *state_dir, GError **error)
 {
+	return tcsd_swtpm_start_keyed(state_dir, NULL, error);
+}
+
+TcsdSwtpm *
+tcsd_swtpm_start_keyed(const char *state_dir, const guint8 *key, GError **error)
+{
 	g_autoptr(TcsdSwtpm) s = g_new0(TcsdSwtpm, 1);
 
 	s->dir_fd = -1;
+	if (key != NULL) {
+		memcpy(s->key, key, TCSD_SWTPM_KEY_LEN);
+		s->has_key = TRUE;
+	}
 	s->state_dir = g_strdup(state_dir);
 	s->tpm_dir = g_build_filename(state_dir, SWTPM_TPM_DIR, NULL);
 	if (g_mkdir_with_parents(s->tpm_dir, 0700) < 0) {
@@ -329,6 +402,8 @@ tcsd_swtpm_start(const char *state_dir, GError **error)
 	swtpm_stop_stale(s);
 	if (!swtpm_spawn(s, error) || !swtpm_wait_ready(s, error))
 		return NULL;
+	/* swtpm has read it from the pipe */
+	explicit_bzero(s->key, sizeof(s->key));
 	g_debug("swtpm (pid %d) serves %s", s->pid, s->tpm_dir);
 	return g_steal_pointer(&s);
 }
@@ -372,5 +447,6 @@ tcsd_swtpm_free(TcsdSwtpm *s)
 		close(s->dir_fd);
 	g_free(s->state_dir);
 	g_free(s->tpm_dir);
+	explicit_bzero(s->key, sizeof(s->key));
 	g_free(s);
 }

@@ -22,6 +22,12 @@ typedef struct _TcsdSwtpm TcsdSwtpm;
  * accepts. The child gets SIGTERM if the calling thread dies.
  */
 TcsdSwtpm *tcsd_swtpm_start(const char *state_dir, GError **error);
+/* The same with the state encrypted under key (TCSD_SWTPM_KEY_LEN bytes, AES-256-CBC),
+ * handed to swtpm_setup and swtpm through an inherited pipe; key NULL = unencrypted. */
+#define TCSD_SWTPM_KEY_LEN 32u
+TcsdSwtpm *tcsd_swtpm_start_keyed(const char *state_dir, const guint8 *key, GError **error);
+/* A pipe's read end (close-on-exec) holding data, for a child to inherit; -1 on error. */
+int tcsd_swtpm_secret_pipe(const void *data, gsize len, GError **error);
 const TcsdTpmEndpoint *tcsd_swtpm_get_data_endpoint(TcsdSwtpm *s);
 const TcsdTpmEndpoint *tcsd_swtpm_get_ctrl_endpoint(TcsdSwtpm *s);
 const char *tcsd_swtpm_get_tpm_dir(TcsdSwtpm *s);

@@ -17,6 +17,7 @@
 #include "tcs-buf.h"
 #include "tcs-types.h"
 #include "tcsd-swtpm.h"
+#include "tcsd-tpm2-binding.h"
 #include "tcsd-tpm-io.h"
 
 G_DEFINE_QUARK(tcsd-tpm-device-error-quark, tcsd_tpm_device_error)
@@ -840,11 +841,12 @@ tcsd_tpm_device_open(const char *spec_text, const char *state_dir, GError **erro
 	if (!tcsd_tpm_spec_parse(spec_text, &spec, error))
 		return NULL;
 	if (spec.backend == TCSD_TPM_BACKEND_AUTO) {
-		if (g_file_test(TCSD_TPM_DEFAULT_CHAR_DEVICE, G_FILE_TEST_EXISTS)) {
+		if (tcsd_tpm2_binding_tpm0_is_tpm12()) {
 			spec.backend = TCSD_TPM_BACKEND_CHAR;
 			spec.path = g_strdup(TCSD_TPM_DEFAULT_CHAR_DEVICE);
 		} else {
-			g_message("no %s, using the embedded swtpm", TCSD_TPM_DEFAULT_CHAR_DEVICE);
+			g_message("no TPM 1.2 at %s, using the embedded swtpm",
+				  TCSD_TPM_DEFAULT_CHAR_DEVICE);
 			spec.backend = TCSD_TPM_BACKEND_SWTPM;
 		}
 	}
@@ -874,7 +876,8 @@ tcsd_tpm_device_open(const char *spec_text, const char *state_dir, GError **erro
 					    "the embedded swtpm needs a state directory");
 			return NULL;
 		}
-		d->swtpm = tcsd_swtpm_start(state_dir, error);
+		/* bound to the host's TPM 2.0 when configured (docs/tpm2-binding.md) */
+		d->swtpm = tcsd_tpm2_binding_start_swtpm(state_dir, error);
 		if (d->swtpm == NULL)
 			return NULL;
 		tcsd_tpm_endpoint_copy(&d->data, tcsd_swtpm_get_data_endpoint(d->swtpm));

@@ -8,9 +8,10 @@ export DEBIAN_FRONTEND=noninteractive
 # build
 PKGS=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
       libglib2.0-dev libsystemd-dev libssl-dev libjson-c-dev libarchive-dev libtspi-dev
-      libcryptsetup-dev)
+      libcryptsetup-dev libtss2-dev)
 # runtime and test peers: the TPM 1.2 emulator, the reference TrouSerS stack
 # and its unmodified clients, and the system pieces the daemon talks to
+# (libtss2-dev brings tpm2-tss' ESYS, TCTI loader and TCTIs: the TPM 2.0 binding)
 PKGS+=(swtpm swtpm-tools libtpms0
        trousers tpm-tools tpm-quote-tools simple-tpm-pk11 ecryptfs-utils
        stunnel4 dbus polkitd systemd python3 python3-dbus python3-gi python3-dbusmock openssl

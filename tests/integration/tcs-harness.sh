@@ -32,6 +32,12 @@
 #   TCS_TRACE=1       log every harness action to stderr
 #   TCS_TCSD_DBUS     our tcsd's "dbus =" (default no; yes/auto serve
 #                     org.tcs.Manager on DBUS_SYSTEM_BUS_ADDRESS)
+#   TCS_EMBEDDED_TPM2=1  the TPM 1.2 is OUR tcsd's embedded swtpm, its state
+#                     bound to a TPM 2.0 (docs/tpm2-binding.md): tcs_start_swtpm
+#                     starts an "swtpm --tpm2" as the host's TPM 2.0 on
+#                     SWTPM_PORT (control port + 1, as the swtpm TCTI wants)
+#                     and tcsd.conf gets tpm_device = swtpm, tpm2_binding;
+#                     tcs_power_cycle restarts tcsd (and so the embedded TPM)
 #
 # Exported after start: TCS_DIR, SWTPM_PORT, SWTPM_CTRL_PORT, TCSD_PORT,
 #   TSS_TCSD_HOSTNAME, TSS_TCSD_PORT, TSS_USER_PS_FILE, TCS_TCSD_FLAVOUR.
@@ -270,6 +276,11 @@ tcs_start_swtpm() {
         esac
     done
     [ -n "$TCS_DIR" ] || { tcs_log "call tcs_harness_init first"; return 1; }
+    if [ "${TCS_EMBEDDED_TPM2:-0}" = 1 ]; then
+        [ "$_TCS_NO_EK" = 0 ] || { tcs_log "TCS_EMBEDDED_TPM2: tcsd always manufactures an EK"; return 1; }
+        _tcs_start_tpm2_host
+        return
+    fi
     rm -rf "$TCS_DIR/tpm"; mkdir -p "$TCS_DIR/tpm"
     _tcs_trace "swtpm_setup ${ekopt:-(no EK)}"
     # TPM 1.2 is swtpm_setup's default (no --tpm2). It runs its own swtpm on
@@ -316,6 +327,34 @@ _tcs_swtpm_launch() {
     done
     tcs_log "swtpm failed to start; see $TCS_DIR/swtpm.out / swtpm.log"
     cat "$TCS_DIR/swtpm.out" >&2 2>/dev/null
+    return 1
+}
+
+# _tcs_start_tpm2_host: an swtpm TPM 2.0 as the host's TPM (TCS_EMBEDDED_TPM2)
+# on a free port P with the control channel on P + 1 (libtss2-tcti-swtpm's rule)
+_tcs_start_tpm2_host() {
+    local try
+    mkdir -p "$TCS_DIR/tpm2-host"
+    for try in 1 2 3 4 5; do
+        SWTPM_PORT=$(tcs_free_port) || return 1
+        SWTPM_CTRL_PORT=$((SWTPM_PORT + 1))
+        echo "$SWTPM_CTRL_PORT" >> "$TCS_DIR/ports.used"
+        _tcs_port_in_use "$SWTPM_CTRL_PORT" && continue
+        swtpm socket --tpm2 --tpmstate dir="$TCS_DIR/tpm2-host" \
+            --server type=tcp,port="$SWTPM_PORT",bindaddr=127.0.0.1 \
+            --ctrl type=tcp,port="$SWTPM_CTRL_PORT",bindaddr=127.0.0.1 \
+            --flags startup-clear,not-need-init \
+            </dev/null >>"$TCS_DIR/swtpm.out" 2>&1 &
+        _TCS_SWTPM_PID=$!
+        if _tcs_wait_listen "$SWTPM_PORT" 100 "$_TCS_SWTPM_PID" &&
+           _tcs_wait_listen "$SWTPM_CTRL_PORT" 50 "$_TCS_SWTPM_PID"; then
+            TCS_TPM2_TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
+            export SWTPM_PORT SWTPM_CTRL_PORT TCS_TPM2_TCTI
+            return 0
+        fi
+        _tcs_stop_pid "$_TCS_SWTPM_PID" 30; _TCS_SWTPM_PID=
+    done
+    tcs_log "the TPM 2.0 swtpm failed to start; see $TCS_DIR/swtpm.out"
     return 1
 }
 
@@ -368,8 +407,13 @@ _tcs_write_conf() { # FLAVOUR
         echo "port = $TCSD_PORT"
         echo "system_ps_file = $TCS_DIR/ps/system.data"
         echo "disable_ipv6 = 1"
-        if [ "$1" = ours ]; then
+        if [ "$1" = ours ] && [ "${TCS_EMBEDDED_TPM2:-0}" = 1 ]; then
+            echo "tpm_device = swtpm"
+            echo "tpm2_binding = $TCS_TPM2_TCTI"
+        elif [ "$1" = ours ]; then
             echo "tpm_device = tcp:127.0.0.1:$SWTPM_PORT"
+        fi
+        if [ "$1" = ours ]; then
             echo "state_dir = $TCS_DIR/state"
             # org.tcs.Manager only on a test's private bus (TCS_TCSD_DBUS=yes with
             # DBUS_SYSTEM_BUS_ADDRESS set), never on the machine's system bus
@@ -432,6 +476,16 @@ tcs_start_tcsd_ours() {
     _TCS_TCSD_PID=$!
     _tcs_trace "tcsd (ours) pid $_TCS_TCSD_PID port $TCSD_PORT ${wrap[*]}"
     _tcs_wait_tcsd "$n" || return 1
+    if [ "${TCS_EMBEDDED_TPM2:-0}" = 1 ]; then
+        # the port comes first; the embedded TPM (manufactured on first use) after it
+        local _
+        for _ in $(seq 600); do
+            [ "$(grep -c ' up: TPM' "$TCS_DIR/tcsd.log")" -gt "${_TCS_UP_COUNT:-0}" ] && break
+            _tcs_alive "$_TCS_TCSD_PID" || { cat "$TCS_DIR/tcsd.log" >&2; return 1; }
+            sleep 0.1
+        done
+        _TCS_UP_COUNT=$(grep -c ' up: TPM' "$TCS_DIR/tcsd.log")
+    fi
     _tcs_export_client_env
 }
 
@@ -500,8 +554,11 @@ tcs_power_cycle() {
     local flavour=$TCS_TCSD_FLAVOUR
     _tcs_trace "power cycle"
     _tcs_stop_tcsd_record
-    tcs_stop_swtpm
-    _tcs_swtpm_boot || return 1
+    if [ "${TCS_EMBEDDED_TPM2:-0}" != 1 ]; then
+        # the embedded TPM restarts with tcsd, which plays the BIOS
+        tcs_stop_swtpm
+        _tcs_swtpm_boot || return 1
+    fi
     if [ -n "$flavour" ]; then tcs_start_tcsd "$flavour" || return 1; fi
     return 0
 }

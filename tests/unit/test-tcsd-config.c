@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tcs-tpm2-seal.h"
 #include "tcsd-config.h"
 #include "tcsd-tpm-device.h"
 
@@ -327,6 +328,43 @@ test_tpm_device(void)
 	g_assert_cmpstr(c->tpm_device, ==, "/dev/tpm1");
 }
 
+/* the TPM 2.0 binding's keys (docs/tpm2-binding.md) and the seal library's PCR lists */
+static void
+test_tpm2_binding(void)
+{
+	g_autoptr(TcsdConfig) c = tcsd_config_new_defaults();
+	static const char *const bad[] = {"tpm2_binding = :x", "tpm2_binding = device: /dev/tpmrm0",
+					  "tpm2_pcrs = 24", "tpm2_pcrs = 7,x", NULL};
+	char buf[96];
+	uint32_t mask = 0;
+
+	g_assert_null(c->tpm2_binding); /* the default: device:/dev/tpmrm0 when it exists */
+	g_assert_cmpuint(c->tpm2_pcrs, ==, 0);
+	g_assert_true(load_text(c, "tpm2_binding = swtpm:host=127.0.0.1,port=2321\n"
+				   "tpm2_pcrs = 0, 7,23",
+				NULL));
+	g_assert_cmpstr(c->tpm2_binding, ==, "swtpm:host=127.0.0.1,port=2321");
+	g_assert_cmpuint(c->tpm2_pcrs, ==, (1u << 0) | (1u << 7) | (1u << 23));
+	g_assert_true(load_text(c, "tpm2_binding = none\ntpm2_pcrs = none", NULL));
+	g_assert_cmpstr(c->tpm2_binding, ==, "none");
+	g_assert_cmpuint(c->tpm2_pcrs, ==, 0);
+	for (const char *const *b = bad; *b; b++) {
+		g_autoptr(GError) error = NULL;
+
+		g_assert_false(load_text(c, *b, &error));
+		g_assert_error(error, TCSD_CONFIG_ERROR, TCSD_CONFIG_ERROR_INVALID_VALUE);
+	}
+	g_assert_true(tcs_tpm2_pcr_list_parse("0,2,4-7", &mask));
+	g_assert_cmpuint(mask, ==, 0xf5);
+	g_assert_cmpstr(tcs_tpm2_pcr_list_format(mask, buf, sizeof(buf)), ==, "0,2,4,5,6,7");
+	g_assert_true(tcs_tpm2_pcr_list_parse("none", &mask));
+	g_assert_cmpuint(mask, ==, 0);
+	g_assert_cmpstr(tcs_tpm2_pcr_list_format(0, buf, sizeof(buf)), ==, "none");
+	g_assert_false(tcs_tpm2_pcr_list_parse("24", &mask));
+	g_assert_false(tcs_tpm2_pcr_list_parse("7-3", &mask));
+	g_assert_false(tcs_tpm2_pcr_list_parse("1,,x", &mask));
+}
+
 static void
 test_load_file(void)
 {
@@ -381,6 +419,7 @@ main(int argc, char **argv)
 	g_test_add_func("/tcsd/config/pcr-lists", test_pcr_lists);
 	g_test_add_func("/tcsd/config/remote-ops", test_remote_ops);
 	g_test_add_func("/tcsd/config/tpm-device", test_tpm_device);
+	g_test_add_func("/tcsd/config/tpm2-binding", test_tpm2_binding);
 	g_test_add_func("/tcsd/config/load-file", test_load_file);
 	return g_test_run();
 }
